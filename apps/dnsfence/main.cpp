@@ -1,0 +1,42 @@
+// dnsfence: one binary, one subcommand per component. Only wiring lives here.
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "commands.hpp"
+#include "dnsfence/version.hpp"
+
+namespace {
+
+int run(int argc, char** argv) {
+  CLI::App app{"dnsfence: end DNS leaks for VPN users (Type 1, Type 2 and Stealth DNS servers)", "dnsfence"};
+  app.set_version_flag("-V,--version",
+                       std::string("dnsfence ") + dnsfence::kVersion + " (git " + dnsfence::kGitRevision + ")");
+  app.require_subcommand(1);
+  int exit_code = 0;
+  dnsfence::app::add_decode_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's usage errors exit 2 by default; dnsfence reserves 3 for usage errors (leaktest: 0-2).
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 3;
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "dnsfence: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "dnsfence: unexpected error\n";
+  }
+  return 1;
+}

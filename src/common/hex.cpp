@@ -1,0 +1,56 @@
+#include "common/hex.hpp"
+
+namespace dnsfence::common {
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::expected<std::vector<std::uint8_t>, std::string> parse_hex(std::string_view text) {
+  std::vector<std::uint8_t> out;
+  int pending = -1;
+  int line = 1;
+  bool comment = false;
+  for (char c : text) {
+    if (c == '\n') {
+      ++line;
+      comment = false;
+      continue;
+    }
+    if (comment || c == ' ' || c == '\t' || c == '\r') continue;
+    if (c == '#') {
+      comment = true;
+      continue;
+    }
+    const int v = hex_value(c);
+    if (v < 0) return std::unexpected("line " + std::to_string(line) + ": not a hex digit: '" + c + "'");
+    if (pending < 0) {
+      pending = v;
+    } else {
+      out.push_back(static_cast<std::uint8_t>(pending << 4 | v));
+      pending = -1;
+    }
+  }
+  if (pending >= 0) return std::unexpected("line " + std::to_string(line) + ": odd number of hex digits");
+  return out;
+}
+
+std::string to_hex(std::span<const std::uint8_t> bytes, std::size_t per_line) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 0xf];
+    if (per_line == 0) continue;
+    out += (i % per_line == per_line - 1 || i + 1 == bytes.size()) ? '\n' : ' ';
+  }
+  return out;
+}
+
+}  // namespace dnsfence::common
