@@ -1,0 +1,268 @@
+#include "common/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+namespace dnsfence::common {
+namespace {
+
+[[noreturn]] void fail(const std::string& file, const toml::source_region& where, const std::string& reason) {
+  throw ConfigError(file + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column) + ": " +
+                    reason);
+}
+
+// Reads the keys of one table strictly: wrong types, bad values and unknown keys (typos) are
+// errors at their line.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string file, std::string path)
+      : table_(table), file_(std::move(file)), path_(std::move(path)) {}
+
+  void boolean(std::string_view key, bool& out) {
+    if (const auto* n = node(key)) out = as<bool>(*n, key, "a boolean");
+  }
+  void integer(std::string_view key, unsigned& out, std::int64_t min, std::int64_t max) {
+    if (const auto* n = node(key)) out = static_cast<unsigned>(ranged(*n, key, min, max));
+  }
+  void integer(std::string_view key, std::uint32_t& out) {
+    if (const auto* n = node(key)) out = static_cast<std::uint32_t>(ranged(*n, key, 0, 0xffffffff));
+  }
+  void millis(std::string_view key, std::chrono::milliseconds& out, std::int64_t max = 3'600'000) {
+    if (const auto* n = node(key)) out = std::chrono::milliseconds(ranged(*n, key, 1, max));
+  }
+  void string(std::string_view key, std::string& out) {
+    if (const auto* n = node(key)) out = as<std::string>(*n, key, "a string");
+  }
+  /// An array of strings, each converted by `convert` (returns expected<T, std::string>).
+  template <typename T, typename F>
+  void list(std::string_view key, std::vector<T>& out, F convert) {
+    const auto* n = node(key);
+    if (n == nullptr) return;
+    const auto* array = n->as_array();
+    if (array == nullptr) fail(file_, n->source(), name(key) + " must be an array of strings");
+    out.clear();
+    for (const auto& item : *array) {
+      const auto* s = item.as_string();
+      if (s == nullptr) fail(file_, item.source(), name(key) + " must be an array of strings");
+      auto v = convert(s->get());
+      if (!v) fail(file_, item.source(), name(key) + ": " + v.error());
+      out.push_back(*v);
+    }
+  }
+  template <typename E>
+  void choice(std::string_view key, E& out, std::initializer_list<std::pair<std::string_view, E>> options) {
+    const auto* n = node(key);
+    if (n == nullptr) return;
+    const std::string v = as<std::string>(*n, key, "a string");
+    std::string names;
+    for (const auto& [text, value] : options) {
+      if (v == text) {
+        out = value;
+        return;
+      }
+      names += (names.empty() ? "" : ", ") + std::string(text);
+    }
+    fail(file_, n->source(), name(key) + " must be one of " + names + ", not '" + v + "'");
+  }
+  const toml::table* table(std::string_view key) {
+    const auto* n = node(key);
+    if (n == nullptr) return nullptr;
+    if (!n->is_table()) fail(file_, n->source(), name(key) + " must be a table");
+    return n->as_table();
+  }
+  const toml::array* tables(std::string_view key) {
+    const auto* n = node(key);
+    if (n == nullptr) return nullptr;
+    if (!n->is_array_of_tables())
+      fail(file_, n->source(), name(key) + " must be an array of tables ([[" + name(key) + "]])");
+    return n->as_array();
+  }
+  /// Call last: any key not read above is unknown.
+  void reject_unknown() const {
+    for (const auto& [k, v] : table_)
+      if (!seen_.contains(std::string(k.str()))) fail(file_, v.source(), "unknown key " + name(k.str()));
+  }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string name(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  const toml::node* node(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_.get(key);
+  }
+  template <typename T>
+  T as(const toml::node& n, std::string_view key, const char* what) const {
+    auto v = n.value_exact<T>();
+    if (!v) fail(file_, n.source(), name(key) + " must be " + what);
+    return *v;
+  }
+  std::int64_t ranged(const toml::node& n, std::string_view key, std::int64_t min, std::int64_t max) const {
+    const auto v = as<std::int64_t>(n, key, "an integer");
+    if (v < min || v > max)
+      fail(file_, n.source(), name(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return v;
+  }
+
+  const toml::table& table_;
+  std::string file_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+auto socket_address(std::uint16_t default_port) {
+  return [default_port](std::string_view s) { return SocketAddress::parse(s, default_port); };
+}
+auto prefix() {
+  return [](std::string_view s) { return Prefix::parse(s); };
+}
+
+dns::Name read_name(const toml::table& t, TableReader& r, const std::string& path) {
+  std::string text;
+  r.string("name", text);
+  auto n = dns::Name::from_text(text);
+  if (text.empty() || !n)
+    fail(r.file(), t.source(), path + ".name: " + (text.empty() ? "missing" : std::string(n.error())));
+  return *n;
+}
+
+void read_names(const toml::array* list, const std::string& file, ServeConfig& serve) {
+  if (list == nullptr) return;
+  for (const auto& item : *list) {
+    const auto& t = *item.as_table();
+    TableReader r(t, file, "serve.names");
+    NameRule rule{read_name(t, r, "serve.names"), NameAction::NxDomain};
+    r.choice("action", rule.action,
+             {{"nxdomain", NameAction::NxDomain},
+              {"nodata", NameAction::NoData},
+              {"refused", NameAction::Refused},
+              {"drop", NameAction::Drop}});
+    r.reject_unknown();
+    serve.names.push_back(rule);
+  }
+}
+
+void read_destinations(const toml::array* list, const std::string& file, ServeConfig& serve) {
+  if (list == nullptr) return;
+  for (const auto& item : *list) {
+    const auto& t = *item.as_table();
+    TableReader r(t, file, "serve.destinations");
+    std::vector<Prefix> prefixes;
+    r.list("prefixes", prefixes, prefix());
+    DestinationAction action = DestinationAction::Redirect;
+    r.choice("action", action,
+             {{"redirect", DestinationAction::Redirect},
+              {"pass", DestinationAction::Pass},
+              {"refuse", DestinationAction::Refuse}});
+    r.reject_unknown();
+    if (prefixes.empty()) fail(file, t.source(), "serve.destinations: 'prefixes' must list at least one prefix");
+    for (const auto& p : prefixes) serve.destinations.push_back({p, action});
+  }
+}
+
+void read_serve(TableReader& r, ServeConfig& s) {
+  r.list("listen", s.listen, socket_address(53));
+  r.choice("mode", s.mode, {{"redirect", InterceptMode::Redirect}, {"tproxy", InterceptMode::Tproxy}});
+  r.list("tproxy_listen", s.tproxy_listen, socket_address(5300));
+  r.list("upstreams", s.upstreams, socket_address(53));
+  r.integer("workers", s.workers, 0, 256);
+  r.integer("max_inflight", s.max_inflight, 1, 1'000'000);
+  r.choice("when_full", s.when_full, {{"servfail", WhenFull::ServFail}, {"drop", WhenFull::Drop}});
+  r.millis("upstream_timeout_ms", s.upstream_timeout, 60'000);
+  r.millis("health_check_interval_ms", s.health_check_interval);
+  r.millis("tcp_idle_timeout_ms", s.tcp_idle_timeout);
+  r.millis("tcp_total_timeout_ms", s.tcp_total_timeout);
+  r.integer("tcp_max_connections", s.tcp_max_connections, 1, 1'000'000);
+  r.string("metrics", s.metrics);
+  r.string("user", s.user);
+  r.boolean("debug_log", s.debug_log);
+  if (const auto* c = r.table("canaries")) {
+    TableReader cr(*c, r.file(), "serve.canaries");
+    cr.boolean("doh", s.canaries.doh);
+    cr.boolean("ddr", s.canaries.ddr);
+    cr.boolean("icloud_private_relay", s.canaries.icloud_private_relay);
+    cr.reject_unknown();
+  }
+  read_names(r.tables("names"), r.file(), s);
+  read_destinations(r.tables("destinations"), r.file(), s);
+}
+
+void read_firewall(TableReader& r, FirewallConfig& f) {
+  r.choice("profile", f.profile, {{"server", FirewallProfile::Server}, {"client", FirewallProfile::Client}});
+  r.choice("mode", f.mode,
+           {{"block", FirewallMode::Block}, {"redirect", FirewallMode::Redirect}, {"tproxy", FirewallMode::Tproxy}});
+  r.choice("backend", f.backend, {{"nft", FirewallBackend::Nft}, {"iptables", FirewallBackend::Iptables}});
+  r.list("interfaces", f.interfaces, [](std::string_view s) -> std::expected<std::string, std::string> {
+    if (s.empty() || s.size() >= 16) return std::unexpected("invalid interface name '" + std::string(s) + "'");
+    return std::string(s);
+  });
+  r.list("sources", f.sources, prefix());
+  r.boolean("reject", f.reject);
+  r.boolean("block_encrypted", f.block_encrypted);
+  r.string("doh_addresses_file", f.doh_addresses_file);
+  r.integer("tproxy_mark", f.tproxy_mark);
+  r.integer("tproxy_table", f.tproxy_table);
+  r.string("tunnel", f.tunnel);
+  r.list("resolvers", f.resolvers, [](std::string_view s) { return IpAddress::parse(s); });
+}
+
+// Rules that involve more than one key.
+void validate(const toml::table& root, Config& c) {
+  auto where = [&](std::string_view table) { return root.get(table) ? root.get(table)->source() : root.source(); };
+  if (c.serve.upstreams.empty() && root.contains("serve"))
+    fail(c.source, where("serve"), "serve.upstreams: at least one upstream resolver is required");
+  if (c.serve.mode == InterceptMode::Tproxy && c.serve.tproxy_listen.empty())
+    fail(c.source, where("serve"), "serve.mode = \"tproxy\" needs serve.tproxy_listen");
+  if (c.firewall.profile == FirewallProfile::Client && (c.firewall.tunnel.empty() || c.firewall.resolvers.empty()))
+    fail(c.source, where("firewall"), "firewall.profile = \"client\" needs firewall.tunnel and firewall.resolvers");
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, std::string_view source) {
+  Config c;
+  c.source = std::string(source);
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    fail(c.source, e.source(), std::string(e.description()));
+  }
+  c.serve.listen = {SocketAddress(IpAddress::parse("127.0.0.1").value(), 53)};
+  TableReader top(root, c.source, "");
+  if (const auto* t = top.table("serve")) {
+    TableReader r(*t, c.source, "serve");
+    read_serve(r, c.serve);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.table("firewall")) {
+    TableReader r(*t, c.source, "firewall");
+    read_firewall(r, c.firewall);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.table("allowlist")) {
+    TableReader r(*t, c.source, "allowlist");
+    r.list("addresses", c.allowlist, prefix());
+    r.reject_unknown();
+  }
+  top.table("witness");  // read by `dnsfence witness`
+  top.reject_unknown();
+  validate(root, c);
+  return c;
+}
+
+Config load_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path.string() + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path.string());
+}
+
+}  // namespace dnsfence::common

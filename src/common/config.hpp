@@ -1,0 +1,106 @@
+#pragma once
+// The one configuration file shared by `serve` and `firewall` (default /etc/dnsfence/dnsfence.toml),
+// so the proxy and the firewall cannot disagree about listeners or the allowlist. Loading is
+// control plane: it throws ConfigError("FILE:LINE:COL: reason") and never returns a partial config.
+// packaging/dnsfence.toml is the annotated example with every key.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/net.hpp"
+#include "dns/name.hpp"
+
+namespace dnsfence::common {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/dnsfence/dnsfence.toml";
+
+/// A refused configuration; what() is "FILE:LINE:COL: reason" (or "FILE: reason").
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// How `serve` receives intercepted queries.
+enum class InterceptMode : std::uint8_t { Redirect, Tproxy };
+/// What `serve` does with a new query when its in-flight table is full.
+enum class WhenFull : std::uint8_t { ServFail, Drop };
+/// Local answers for operator-listed names.
+enum class NameAction : std::uint8_t { NxDomain, NoData, Refused, Drop };
+/// Tproxy mode: what to do with a query by the resolver it was originally addressed to.
+enum class DestinationAction : std::uint8_t { Redirect, Pass, Refuse };
+
+struct NameRule {
+  dns::Name name;  // matches the name and everything below it
+  NameAction action = NameAction::NxDomain;
+};
+
+struct DestinationRule {
+  Prefix prefix;
+  DestinationAction action = DestinationAction::Redirect;
+};
+
+/// Names the proxy answers itself, never forwarding them.
+struct Canaries {
+  bool doh = true;                    // use-application-dns.net -> NXDOMAIN (Mozilla's DoH canary)
+  bool ddr = true;                    // resolver.arpa (RFC 9462 DDR) -> NODATA
+  bool icloud_private_relay = false;  // mask.icloud.com, mask-h2.icloud.com -> NXDOMAIN
+};
+
+struct ServeConfig {
+  std::vector<SocketAddress> listen;  // plain listeners (redirect mode: the DNAT target)
+  InterceptMode mode = InterceptMode::Redirect;
+  std::vector<SocketAddress> tproxy_listen;  // transparent listeners (tproxy mode)
+  std::vector<SocketAddress> upstreams;      // the provider's trusted resolvers
+  unsigned workers = 0;                      // 0: one per core
+  unsigned max_inflight = 10000;             // per worker
+  WhenFull when_full = WhenFull::ServFail;
+  std::chrono::milliseconds upstream_timeout{1500};
+  std::chrono::milliseconds health_check_interval{1000};
+  std::chrono::milliseconds tcp_idle_timeout{10000};
+  std::chrono::milliseconds tcp_total_timeout{60000};
+  unsigned tcp_max_connections = 1000;
+  std::string metrics = "127.0.0.1:9153";  // empty: no metrics endpoint
+  std::string user = "dnsfence";           // drop to this user after binding; empty: stay root
+  bool debug_log = false;                  // the only way query names are ever logged
+  Canaries canaries;
+  std::vector<NameRule> names;
+  std::vector<DestinationRule> destinations;
+};
+
+enum class FirewallProfile : std::uint8_t { Server, Client };
+enum class FirewallMode : std::uint8_t { Block, Redirect, Tproxy };
+enum class FirewallBackend : std::uint8_t { Nft, Iptables };
+
+struct FirewallConfig {
+  FirewallProfile profile = FirewallProfile::Server;
+  FirewallMode mode = FirewallMode::Redirect;
+  FirewallBackend backend = FirewallBackend::Nft;
+  std::vector<std::string> interfaces;  // server: VPN client interfaces the rules apply to
+  std::vector<Prefix> sources;          // server: VPN client prefixes the rules apply to
+  bool reject = true;                   // block mode: ICMP unreachable / TCP reset instead of drop
+  bool block_encrypted = true;          // DoT and DoQ (853) except to allowlisted resolvers
+  std::string doh_addresses_file;       // optional: addresses of DoH endpoints rejected on 443
+  std::uint32_t tproxy_mark = 0x1;
+  std::uint32_t tproxy_table = 100;
+  std::string tunnel;                // client: the tunnel interface DNS must use
+  std::vector<IpAddress> resolvers;  // client: the VPN's resolvers
+};
+
+struct Config {
+  std::string source;  // the file it came from, for messages
+  ServeConfig serve;
+  FirewallConfig firewall;
+  std::vector<Prefix> allowlist;  // resolvers users chose: exempt from block/redirect, "pass" in tproxy
+};
+
+/// Reads and validates a configuration file. Throws ConfigError naming file, line and reason.
+Config load_config(const std::filesystem::path& path);
+/// Same, from text; `source` names it in errors.
+Config parse_config(std::string_view text, std::string_view source);
+
+}  // namespace dnsfence::common

@@ -1,0 +1,78 @@
+#include "common/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dnsfence::common {
+namespace {
+
+std::string error_of(std::string_view text) {
+  try {
+    parse_config(text, "t.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Config, TheAnnotatedExampleLoadsWithEveryKey) {
+  const Config c = load_config(DNSFENCE_SOURCE_DIR "/packaging/dnsfence.toml");
+  EXPECT_EQ(c.serve.upstreams.at(0).to_string(), "10.64.0.53:53");
+  EXPECT_EQ(c.serve.listen.at(0).to_string(), "127.0.0.1:53");
+  EXPECT_TRUE(c.serve.canaries.doh);
+  EXPECT_FALSE(c.serve.canaries.icloud_private_relay);
+  ASSERT_EQ(c.serve.names.size(), 1U);
+  EXPECT_EQ(c.serve.names[0].name.to_text(), "tracker.example.");
+  ASSERT_EQ(c.serve.destinations.size(), 1U);
+  EXPECT_EQ(c.serve.destinations[0].action, DestinationAction::Refuse);
+  ASSERT_EQ(c.allowlist.size(), 2U);
+  EXPECT_EQ(c.allowlist[1].to_string(), "2001:db8:53::53/128");
+  EXPECT_EQ(c.firewall.mode, FirewallMode::Redirect);
+  EXPECT_EQ(c.firewall.sources.size(), 2U);
+}
+
+TEST(Config, DefaultsWhenSectionsAreAbsent) {
+  const Config c = parse_config("", "empty.toml");
+  EXPECT_EQ(c.serve.max_inflight, 10000U);
+  EXPECT_EQ(c.serve.upstream_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.firewall.profile, FirewallProfile::Server);
+  EXPECT_TRUE(c.allowlist.empty());
+}
+
+TEST(Config, ErrorsNameFileLineAndReason) {
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\"]\nworkers = \"two\"\n"),
+            "t.toml:3:11: serve.workers must be an integer");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\"]\nmode = \"dnat\"\n"),
+            "t.toml:3:8: serve.mode must be one of redirect, tproxy, not 'dnat'");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\", \"10.0.0.999\"]\n"),
+            "t.toml:2:26: serve.upstreams: invalid IP address '10.0.0.999'");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\"]\nupstream_timout_ms = 5\n"),
+            "t.toml:3:22: unknown key serve.upstream_timout_ms");
+  EXPECT_EQ(error_of("[allowlist]\naddresses = [\"10.0.0.1/8\"]\n"),
+            "t.toml:2:14: allowlist.addresses: host bits set in prefix '10.0.0.1/8'");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\"]\nmax_inflight = 0\n"),
+            "t.toml:3:16: serve.max_inflight must be between 1 and 1000000");
+  EXPECT_EQ(error_of("[[serve.names]]\nname = \"a..b\"\n"), "t.toml:1:1: serve.names.name: empty label");
+  EXPECT_EQ(error_of("[bogus]\n"), "t.toml:1:1: unknown key bogus");
+}
+
+TEST(Config, SyntaxErrorsCarryTheirPosition) {
+  const std::string e = error_of("[serve]\nlisten = [\"127.0.0.1:53\"\n");
+  EXPECT_TRUE(e.starts_with("t.toml:2:")) << e;
+  EXPECT_NE(e.find("end-of-file"), std::string::npos) << e;
+}
+
+TEST(Config, CrossKeyRules) {
+  EXPECT_EQ(error_of("[serve]\nlisten = [\"127.0.0.1:53\"]\n"),
+            "t.toml:1:1: serve.upstreams: at least one upstream resolver is required");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\"]\nmode = \"tproxy\"\n"),
+            "t.toml:1:1: serve.mode = \"tproxy\" needs serve.tproxy_listen");
+  EXPECT_EQ(error_of("[firewall]\nprofile = \"client\"\n"),
+            "t.toml:1:1: firewall.profile = \"client\" needs firewall.tunnel and firewall.resolvers");
+}
+
+TEST(Config, MissingFileIsAClearError) {
+  EXPECT_THROW(load_config("/nonexistent/dnsfence.toml"), ConfigError);
+}
+
+}  // namespace
+}  // namespace dnsfence::common
