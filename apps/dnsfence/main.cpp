@@ -8,16 +8,18 @@
 
 #include "commands.hpp"
 #include "dnsfence/version.hpp"
+#include "docgen.hpp"
 
 namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"dnsfence: end DNS leaks for VPN users (Type 1, Type 2 and Stealth DNS servers)", "dnsfence"};
-  app.set_version_flag("-V,--version",
-                       std::string("dnsfence ") + dnsfence::kVersion + " (git " + dnsfence::kGitRevision + ")");
+  const std::string version = std::string("dnsfence ") + dnsfence::kVersion + " (git " + dnsfence::kGitRevision + ")";
+  app.set_version_flag("-V,--version", version);
   app.require_subcommand(1);
   int exit_code = 0;
   dnsfence::app::add_decode_command(app, exit_code);
+  dnsfence::app::add_generate_command(app, version);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
