@@ -11,7 +11,8 @@
 #   sudo tests/data/capture.sh OUTDIR     # writes them somewhere else
 set -euo pipefail
 
-PORT=5391
+PORT=5391       # the unbound instance kdig talks to
+UP_PORT=5392    # a second unbound it forwards caps.test to, with 0x20 (use-caps-for-id)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${1:-$HERE}
 mkdir -p "$OUT"
@@ -23,11 +24,12 @@ done
 
 WORK=$(mktemp -d /tmp/dnsfence-capture.XXXXXX)
 UNBOUND_PID=""
+UPSTREAM_PID=""
 TCPDUMP_PID=""
 
 cleanup() {
   # Stop only the processes this script started, by their recorded PIDs.
-  for pid in "$TCPDUMP_PID" "$UNBOUND_PID"; do
+  for pid in "$TCPDUMP_PID" "$UNBOUND_PID" "$UPSTREAM_PID"; do
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -75,7 +77,11 @@ server:
   nsid: "ascii_dnsfence-test"
   minimal-responses: yes
   qname-minimisation: no
-  do-not-query-localhost: yes
+  # Lets it forward to the upstream instance on 127.0.0.1; it never queries anything else.
+  do-not-query-localhost: no
+  # Randomised qname case ("dns 0x20") on its upstream queries: the only way to get a real
+  # mixed-case query on the wire, since kdig lowercases names it is given.
+  use-caps-for-id: yes
 
   # Never recurse: everything outside the zones below is answered (NXDOMAIN) locally.
   local-zone: "." static
@@ -103,6 +109,8 @@ $big_txt
   # chain.test is served from an auth-zone, which (unlike local-data) follows CNAME chains
   # inside the zone. "transparent" lets it through the "." static zone above.
   local-zone: "chain.test." transparent
+  # caps.test is forwarded to the upstream instance.
+  local-zone: "caps.test." transparent
 
 auth-zone:
   name: "chain.test."
@@ -111,6 +119,40 @@ auth-zone:
   for-upstream: no
   fallback-enabled: no
 
+forward-zone:
+  name: "caps.test."
+  forward-addr: 127.0.0.1@$UP_PORT
+
+# Belt and braces: should anything slip past the "." static zone, it goes to the upstream
+# instance on loopback (which answers everything locally), never to the root servers.
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@$UP_PORT
+EOF
+
+cat >"$WORK/upstream.conf" <<EOF
+server:
+  verbosity: 1
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "$WORK"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  num-threads: 1
+  port: $UP_PORT
+  interface: 127.0.0.1
+  do-ip6: no
+  access-control: 127.0.0.0/8 allow
+  module-config: "iterator"
+  minimal-responses: yes
+  do-not-query-localhost: yes
+  local-zone: "." static
+  local-zone: "caps.test." static
+  local-data: "caps.test. 3600 IN SOA ns1.caps.test. hostmaster.caps.test. 1 7200 3600 1209600 300"
+  local-data: "www.caps.test. 3600 IN A 192.0.2.120"
+  local-data: "www.caps.test. 3600 IN A 192.0.2.121"
 forward-zone:
   name: "."
   forward-addr: 127.0.0.1@9
@@ -130,25 +172,29 @@ www     IN AAAA 2001:db8::80
 ZONE
 
 unbound-checkconf "$WORK/unbound.conf" >/dev/null
+unbound-checkconf "$WORK/upstream.conf" >/dev/null
+unbound -d -c "$WORK/upstream.conf" >"$WORK/upstream.log" 2>&1 &
+UPSTREAM_PID=$!
 unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
 UNBOUND_PID=$!
 
 ready=0
 for _ in $(seq 50); do
   if kdig @127.0.0.1 -p "$PORT" +retry=0 +timeout=1 +short example.test SOA >/dev/null 2>&1 &&
-     kdig @::1 -p "$PORT" +retry=0 +timeout=1 +short example.test SOA >/dev/null 2>&1; then
+     kdig @::1 -p "$PORT" +retry=0 +timeout=1 +short example.test SOA >/dev/null 2>&1 &&
+     kdig @127.0.0.1 -p "$UP_PORT" +retry=0 +timeout=1 +short caps.test SOA >/dev/null 2>&1; then
     ready=1; break
   fi
-  kill -0 "$UNBOUND_PID" 2>/dev/null || break
+  kill -0 "$UNBOUND_PID" 2>/dev/null && kill -0 "$UPSTREAM_PID" 2>/dev/null || break
   sleep 0.2
 done
 if [[ $ready -ne 1 ]]; then
-  echo "capture.sh: unbound did not come up:" >&2; cat "$WORK/unbound.log" >&2; exit 1
+  echo "capture.sh: unbound did not come up:" >&2; cat "$WORK/unbound.log" "$WORK/upstream.log" >&2; exit 1
 fi
 
 # --- capture -------------------------------------------------------------------------------------
 # -Z root: Debian's tcpdump otherwise drops to the tcpdump user and cannot write into $WORK.
-tcpdump -i lo --immediate-mode -U -n -s 0 -Z root -w "$WORK/dns.pcap" "port $PORT" 2>"$WORK/tcpdump.err" &
+tcpdump -i lo --immediate-mode -U -n -s 0 -Z root -w "$WORK/dns.pcap" "port $PORT or port $UP_PORT" 2>"$WORK/tcpdump.err" &
 TCPDUMP_PID=$!
 for _ in $(seq 100); do
   grep -q "listening on" "$WORK/tcpdump.err" && break
@@ -174,7 +220,8 @@ EXCHANGES=(
   "query_aaaa_ecs_v6|-|@127.0.0.1 +subnet=2001:db8::/56 www.example.test AAAA"
   "query_a_cookie|response_a_cookie|@127.0.0.1 +cookie www.example.test A"
   "query_a_tcp|response_a_tcp|@127.0.0.1 +tcp www.example.test A"
-  "query_a_mixed_case|response_a_mixed_case|@127.0.0.1 +noedns ExAmPlE.TeSt A"
+  "query_a_kdig_lowercases|-|@127.0.0.1 +noedns ExAmPlE.TeSt A"
+  "-|-|@127.0.0.1 +noedns www.caps.test A"
   "query_a_long_name|response_nxdomain_long_name|@127.0.0.1 +noedns $LONG A"
   "query_a_use_application_dns|-|@127.0.0.1 use-application-dns.net A"
   "query_svcb_resolver_arpa|-|@127.0.0.1 _dns.resolver.arpa TYPE64"
@@ -201,12 +248,17 @@ for ex in "${EXCHANGES[@]}"; do
   cmd="kdig -p $PORT +retry=0 +timeout=2 $args"
   # Transport as seen on the wire, for the extractor.
   proto=udp; [[ $args == *+tcp* ]] && proto=tcp
-  printf '%s|%s|%s|%s\n' "$qfile" "$rfile" "$proto" "$cmd" >>"$WORK/manifest"
+  printf '%s|%s|%s|%s|%s\n' "$qfile" "$rfile" "$proto" "$PORT" "$cmd" >>"$WORK/manifest"
   if ! timeout 10 $cmd >"$WORK/last.out" 2>&1; then
     echo "capture.sh: warning: '$cmd' failed:" >&2; cat "$WORK/last.out" >&2
   fi
   sleep 0.05
 done
+
+# The one exchange between the two unbound instances (triggered by the www.caps.test run).
+printf '%s|%s|%s|%s|%s\n' query_a_mixed_case_0x20 response_a_mixed_case_0x20 udp "$UP_PORT" \
+  "kdig -p $PORT +retry=0 +timeout=2 @127.0.0.1 +noedns www.caps.test A, forwarded by unbound (use-caps-for-id: yes) to 127.0.0.1@$UP_PORT" \
+  >>"$WORK/manifest"
 
 sleep 0.5
 kill -TERM "$TCPDUMP_PID"
@@ -214,10 +266,11 @@ wait "$TCPDUMP_PID" 2>/dev/null || true
 TCPDUMP_PID=""
 
 # --- extract -------------------------------------------------------------------------------------
-python3 - "$WORK/dns.pcap" "$WORK/manifest" "$OUT" "$PORT" <<'PY'
+python3 - "$WORK/dns.pcap" "$WORK/manifest" "$OUT" "$PORT" "$UP_PORT" <<'PY'
 import struct, sys
 
-pcap_path, manifest_path, out_dir, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+pcap_path, manifest_path, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+server_ports = {int(sys.argv[4]), int(sys.argv[5])}
 
 def packets(path):
     data = open(path, 'rb').read()
@@ -265,13 +318,13 @@ def packets(path):
             doff = (l4[12] >> 4) * 4
             yield 'tcp', src, sport, dst, dport, seq, l4[doff:]
 
-# Group packets by client socket (address, port), in order of first appearance.
+# Group packets by (client socket, server port), in order of first appearance.
 flows = {}
 for proto, src, sport, dst, dport, seq, payload in packets(pcap_path):
-    if dport == port:
-        key, direction = (proto, src, sport), 'q'
-    elif sport == port:
-        key, direction = (proto, dst, dport), 'r'
+    if dport in server_ports:
+        key, direction = (proto, src, sport, dport), 'q'
+    elif sport in server_ports:
+        key, direction = (proto, dst, dport, sport), 'r'
     else:
         continue
     f = flows.setdefault(key, {'q': [], 'r': [], 'tcp': {'q': {}, 'r': {}}})
@@ -297,9 +350,14 @@ for key, f in flows.items():
         f['q'], f['r'] = tcp_messages(f['tcp']['q']), tcp_messages(f['tcp']['r'])
     exchanges.append((key, f))
 
-manifest = [line.rstrip('\n').split('|', 3) for line in open(manifest_path)]
-if len(exchanges) != len(manifest):
-    sys.exit(f'{len(exchanges)} client flows in the capture, {len(manifest)} kdig runs')
+manifest = [line.rstrip('\n').split('|', 4) for line in open(manifest_path)]
+pairs = []
+for sp in sorted(server_ports):
+    ex = [e for e in exchanges if e[0][3] == sp]
+    mf = [m for m in manifest if int(m[3]) == sp]
+    if len(ex) != len(mf):
+        sys.exit(f'port {sp}: {len(ex)} client flows in the capture, {len(mf)} expected')
+    pairs += zip(ex, mf)
 
 def header_summary(b):
     qid, flags, qd, an, ns, ar = struct.unpack('!HHHHHH', b[:12])
@@ -308,14 +366,14 @@ def header_summary(b):
 def write(name, role, cmd, proto, key, msg):
     where = 'TCP, without the 2-octet length prefix' if proto == 'tcp' else 'UDP payload'
     fam = 'IPv6 ::1' if len(key[1]) == 16 else 'IPv4 127.0.0.1'
-    lines = [f'# {cmd}  ({role})',
+    lines = [f'# {cmd}  ({role})' if cmd.startswith('kdig') else f'# {role}: {cmd}',
              f'# {len(msg)} octets, {where}, over {fam}; {header_summary(msg)}']
     lines += [' '.join(f'{x:02x}' for x in msg[i:i + 16]) for i in range(0, len(msg), 16)]
     with open(f'{out_dir}/{name}.hex', 'w') as fh:
         fh.write('\n'.join(lines) + '\n')
     print(f'{name}.hex: {len(msg)} octets, {header_summary(msg)}')
 
-for (key, f), (qfile, rfile, proto, cmd) in zip(exchanges, manifest):
+for (key, f), (qfile, rfile, proto, _, cmd) in pairs:
     if key[0] != proto:
         sys.exit(f'flow order mismatch at {cmd}: saw {key[0]}, expected {proto}')
     if len(f['q']) != 1 or len(f['r']) != 1:
@@ -323,7 +381,7 @@ for (key, f), (qfile, rfile, proto, cmd) in zip(exchanges, manifest):
     if f['q'][0][:2] != f['r'][0][:2]:
         sys.exit(f'{cmd}: response ID does not match the query ID')
     if qfile != '-':
-        write(qfile, 'query sent by kdig', cmd, proto, key, f['q'][0])
+        write(qfile, 'query sent by ' + ('unbound' if 'forwarded' in cmd else 'kdig'), cmd, proto, key, f['q'][0])
     if rfile != '-':
         write(rfile, "unbound's response", cmd, proto, key, f['r'][0])
 PY
