@@ -1,7 +1,8 @@
 // Differential test: libknot's packet parser (Knot DNS, kdig) is the oracle for parse().
 //
-// Corpus: every tests/data/*.hex fixture, plus seeded random messages that are valid by
-// construction (tests/dns/random_packets.hpp) and one mutation of each.
+// Corpus: every tests/data/*.hex fixture (real kdig and unbound captures), plus 20,000 seeded
+// random messages that are valid by construction (tests/dns/random_packets.hpp) and two mutations
+// of each (bit flips, truncation, counts, pointers, RDLENGTH, inserted or deleted octets).
 //
 // Rules:
 //  * a valid message (fixture or generated) must be accepted by both;

@@ -17,9 +17,8 @@ namespace dnsfence::dns::testing {
 /// A generated message and where the generator put the fields mutations aim at.
 struct Generated {
   std::vector<std::uint8_t> bytes;
-  std::vector<std::size_t> pointers;    // offsets of compression pointers
-  std::vector<std::size_t> rdlengths;   // offsets of RDLENGTH fields
-  std::vector<std::size_t> rdata_ends;  // offsets just past each RDATA
+  std::vector<std::size_t> pointers;   // offsets of compression pointers
+  std::vector<std::size_t> rdlengths;  // offsets of RDLENGTH fields
 };
 
 /// The ways a valid message is broken.
@@ -152,7 +151,7 @@ class PacketGenerator {
       total += 1 + l.size();
       labels.push_back(std::move(l));
     }
-    const Suffix target = tail ? *tail : Suffix{};
+    const Suffix target = tail ? *tail : Suffix{};  // a copy: the pushes below may reallocate
     for (const auto& l : labels) {
       if (g_.bytes.size() < 0x3fff) suffixes_.push_back({static_cast<std::uint16_t>(g_.bytes.size()), total});
       total -= 1 + l.size();
@@ -175,9 +174,11 @@ class PacketGenerator {
       case rrtype::PTR:
         return name(true);
       case rrtype::MX:
-        return u16(static_cast<std::uint16_t>(below(100))), name(true);
+        u16(static_cast<std::uint16_t>(below(100)));  // preference
+        return name(true);
       case rrtype::SOA:
-        name(true), name(true);
+        name(true);  // MNAME
+        name(true);  // RNAME
         return random_bytes(20);
       case rrtype::TXT:
         for (std::size_t n = 1 + below(3); n > 0; --n) {
@@ -213,7 +214,6 @@ class PacketGenerator {
       rdata(type);
     }
     set16(g_.bytes, at, static_cast<std::uint16_t>(g_.bytes.size() - at - 2));
-    g_.rdata_ends.push_back(g_.bytes.size());
   }
 
   void edns_option() {
