@@ -7,8 +7,8 @@
 // Rules:
 //  * a valid message (fixture or generated) must be accepted by both;
 //  * whenever both accept, they agree on the question (name compared as lowercase wire, type,
-//    class), the section counts, the record types in order, and EDNS (presence, payload size,
-//    version, DO, option codes and lengths);
+//    class), the section counts, each record's owner (decompressed), type, class and TTL, and
+//    EDNS (presence, payload size, version, DO, option codes and lengths);
 //  * when only one accepts, the divergence must be of a known kind; every kind is counted and
 //    printed, and an unexplained one fails the test. The known kinds are where the parsers
 //    deliberately differ (parse() is stricter on the header part, libknot on RDATA):
@@ -68,9 +68,11 @@ struct Facts {
   std::string qname;  // lowercase wire form, empty without a question
   std::uint16_t qtype = 0;
   std::uint16_t qclass = 0;
-  std::array<std::size_t, 4> counts{};   // question, answer, authority, additional
-  std::vector<std::uint16_t> types;      // record types, in order, OPT included
-  std::optional<std::uint16_t> payload;  // EDNS payload size, absent without EDNS
+  std::array<std::size_t, 4> counts{};                             // question, answer, authority, additional
+  std::vector<std::uint16_t> types;                                // record types, in order, OPT included
+  std::vector<std::string> owners;                                 // record owners, decompressed lowercase wire form
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> class_ttl;  // record class and TTL
+  std::optional<std::uint16_t> payload;                            // EDNS payload size, absent without EDNS
   std::uint8_t version = 0;
   bool do_bit = false;
   std::vector<std::pair<std::uint16_t, std::size_t>> options;  // code, length
@@ -88,7 +90,9 @@ std::string show(const Facts& f) {
   out << "qname=" << common::to_hex(Bytes(reinterpret_cast<const std::uint8_t*>(f.qname.data()), f.qname.size()), 0)
       << " qtype=" << f.qtype << " qclass=" << f.qclass << " counts=" << f.counts[0] << "," << f.counts[1] << ","
       << f.counts[2] << "," << f.counts[3] << " types=";
-  for (auto t : f.types) out << t << " ";
+  for (std::size_t i = 0; i < f.types.size(); ++i)
+    out << common::to_hex(Bytes(reinterpret_cast<const std::uint8_t*>(f.owners[i].data()), f.owners[i].size()), 0)
+        << "/" << f.types[i] << "/" << f.class_ttl[i].first << "/" << f.class_ttl[i].second << " ";
   if (f.payload) out << "edns=" << *f.payload << " v" << int{f.version} << " do=" << f.do_bit << " opts=";
   for (auto [code, len] : f.options) out << code << "/" << len << " ";
   return out.str();
@@ -108,6 +112,8 @@ std::expected<Facts, ParseError> ours(Bytes p) {
     for (const Record& rr : m->records(s)) {
       ++f.counts[1 + static_cast<std::size_t>(s)];
       f.types.push_back(rr.type);
+      f.owners.push_back(lower_wire(Name::from_packet(p, rr.owner).wire().data(), rr.owner.length));
+      f.class_ttl.emplace_back(rr.rclass, rr.ttl);
     }
   }
   if (const auto& e = m->edns()) {
@@ -154,7 +160,12 @@ std::expected<Facts, int> knot(Bytes p) {
   for (int s = KNOT_ANSWER; s <= KNOT_ADDITIONAL; ++s) {
     const knot_pktsection_t* section = knot_pkt_section(pkt.get(), static_cast<knot_section_t>(s));
     f.counts[1 + static_cast<std::size_t>(s)] = section->count;
-    for (std::uint16_t i = 0; i < section->count; ++i) f.types.push_back(knot_pkt_rr(section, i)->type);
+    for (std::uint16_t i = 0; i < section->count; ++i) {
+      const knot_rrset_t* rr = knot_pkt_rr(section, i);
+      f.types.push_back(rr->type);
+      f.owners.push_back(lower_wire(rr->owner, knot_dname_size(rr->owner)));
+      f.class_ttl.emplace_back(rr->rclass, rr->ttl);
+    }
   }
   if (pkt->opt_rr != nullptr) knot_edns(pkt->opt_rr, f);
   return f;
