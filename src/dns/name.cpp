@@ -65,6 +65,15 @@ void append_label_text(std::string& out, Bytes label) {
   out += '.';
 }
 
+// A final '.' stands for the root unless a backslash escapes it. Backslashes escape each other in
+// pairs, so only an odd run escapes the dot: "a\\." is the label "a\" and then the root.
+bool ends_with_root_dot(std::string_view text) noexcept {
+  if (text.size() < 2 || text.back() != '.') return false;
+  std::size_t backslashes = 0;
+  for (std::size_t i = text.size() - 1; i > 0 && text[i - 1] == '\\'; --i) ++backslashes;
+  return backslashes % 2 == 0;
+}
+
 std::string walk_to_text(Bytes wire, std::size_t offset) {
   std::string out;
   LabelWalker walk(wire, offset);
@@ -119,8 +128,7 @@ std::expected<Name, std::string_view> Name::from_text(std::string_view text) noe
   Name n;
   if (text == ".") return n;
   if (text.empty()) return std::unexpected("empty name");
-  if (text.size() > 1 && text.back() == '.' && (text.size() < 2 || text[text.size() - 2] != '\\'))
-    text.remove_suffix(1);
+  if (ends_with_root_dot(text)) text.remove_suffix(1);
   std::size_t out = 0;
   std::size_t label_start = 0;
   std::size_t label_len = 0;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dns/testing_packets.hpp"
 
 namespace dnsfence::dns {
@@ -164,6 +166,21 @@ TEST(NameText, RejectsBadText) {
   EXPECT_FALSE(Name::from_text(long_name).has_value());
   EXPECT_FALSE(Name::from_text("a\\").has_value());
   EXPECT_FALSE(Name::from_text("a\\999").has_value());
+}
+
+// Regression (found by fuzz/name_text_fuzz and fuzz/read_name_fuzz): a label ending in a backslash
+// prints as "a\\." and must read back; only an odd run of backslashes escapes the final dot.
+TEST(NameText, LabelEndingInBackslashRoundTrips) {
+  auto p = with_header().u8(2).u8('a').u8('\\').u8(0).b;
+  const Name from_wire = Name::from_packet(p, read_at(p, 12).value());
+  EXPECT_EQ(from_wire.to_text(), "a\\\\.");
+  auto again = Name::from_text(from_wire.to_text());
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_TRUE(std::ranges::equal(again->wire(), from_wire.wire()));
+  EXPECT_EQ(Name::from_text("a\\\\")->wire().size(), 4U);  // a\\ without the dot: same name
+  EXPECT_EQ(Name::from_text("a\\.")->labels(), 1U);        // a\. : the label "a."
+  EXPECT_EQ(Name::from_text("a\\.")->wire().size(), 4U);
+  EXPECT_EQ(Name::from_text("a\\\\\\.")->to_text(), "a\\\\\\..");  // a\\\. : "a\."
 }
 
 TEST(NameCompare, EqualityIgnoresAsciiCase) {
