@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# Protection steps, one function each. Today they are plain nft rules and an unbound forwarder
+# standing in for dnsfence; each says which dnsfence command replaces it. Every step creates the
+# table `inet dnsfence` in its namespace, exactly the table `dnsfence firewall` owns, so removing a
+# step is `nft delete table inet dnsfence` today and `dnsfence firewall remove` later.
+
+ALLOWLIST=("$PUBLIC_RESOLVER" "$PROVIDER_RESOLVER")  # user-chosen resolvers + the provider's own
+
+# serve_start / serve_stop: the transparent proxy on the VPN server.
+# Later: start_bg serve $NS_VPN dnsfence serve --listen $SERVE_LISTEN --upstream $PROVIDER_RESOLVER:53
+serve_start() {
+  resolver_running serve && return 0
+  resolver_start serve
+  wait_until 5 resolver_listening serve || die "serve stand-in did not start"
+}
+serve_stop() { resolver_stop serve; }
+resolver_running() { recorded_pid "unbound-$1" >/dev/null; }
+
+# protect_server_redirect: the paper's transparent DNS proxy. Every DNS query a VPN client
+# forwards (udp/tcp 53) to a resolver outside the allowlist is DNATed to the proxy; conntrack makes
+# the reply come from the address the client asked. DoT (853) outside the allowlist is rejected.
+# The rules do not depend on the proxy being alive: if it dies, DNS fails closed.
+# Later: dnsfence firewall apply --config (profile server, mode redirect).
+protect_server_redirect() {
+  serve_start
+  nsx $NS_VPN nft -f - <<NFT
+table inet dnsfence
+delete table inet dnsfence
+table inet dnsfence {
+  set allowlist { type ipv4_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST[*]}") } }
+  chain dns_redirect { type nat hook prerouting priority dstnat; policy accept;
+    iifname "$WG_SERVER_IF" ip saddr $TUN_NET ip daddr != @allowlist ip daddr != $TUN_SERVER meta l4proto { udp, tcp } th dport 53 counter dnat ip to $SERVE_LISTEN
+  }
+  chain forward { type filter hook forward priority filter; policy accept;
+    iifname "$WG_SERVER_IF" ip daddr != @allowlist meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
+  }
+}
+NFT
+  # NAT only sees new flows (pitfall 8): forget the flows of the previous case.
+  nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
+}
+
+# protect_server_tproxy: the same with TPROXY (the proxy sees the original destination and
+# answers from it). Needs a transparent proxy (`dnsfence serve`, mode tproxy): no stand-in yet.
+protect_server_tproxy() {
+  if command -v dnsfence >/dev/null && dnsfence serve --help 2>&1 | grep -q tproxy; then
+    die "protect_server_tproxy: wire dnsfence serve/firewall (mode tproxy) here"
+  fi
+  return 2
+}
+
+# protect_client_guard: the client-side Type 1 guard. DNS that would leave by any interface but
+# the tunnel is DNATed into the tunnel to the VPN's resolver (so lookups still succeed at once),
+# and anything on port 53 still leaving outside the tunnel is dropped.
+# Later: dnsfence firewall apply --config (profile client, tunnel dflwg0, resolvers 10.64.0.53).
+protect_client_guard() {
+  nsx $NS_CLIENT nft -f - <<NFT
+table inet dnsfence
+delete table inet dnsfence
+table inet dnsfence {
+  chain dns_into_tunnel { type nat hook output priority dstnat; policy accept;
+    oifname != { "$WG_CLIENT_IF", "lo" } meta l4proto { udp, tcp } th dport 53 counter dnat ip to $PROVIDER_RESOLVER:53
+  }
+  chain dns_guard { type filter hook postrouting priority filter; policy accept;
+    oifname != { "$WG_CLIENT_IF", "lo" } meta l4proto { udp, tcp } th dport 53 counter drop
+  }
+}
+NFT
+  nsx $NS_CLIENT conntrack -F >/dev/null 2>&1 || true
+}
+
+# unprotect: removes every protection step (the state of an unprotected run).
+unprotect() {
+  local ns
+  for ns in $NS_VPN $NS_CLIENT; do
+    nsx "$ns" nft delete table inet dnsfence 2>/dev/null || true
+    nsx "$ns" conntrack -F >/dev/null 2>&1 || true
+  done
+}
+
+# rule_counters NS: the packet counters of the protection rules (evidence).
+rule_counters() { nsx "$1" nft list table inet dnsfence 2>/dev/null | grep -o 'counter packets [0-9]*' | awk '{s+=$3} END {print s+0}'; }

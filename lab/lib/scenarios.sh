@@ -1,0 +1,360 @@
+# shellcheck shell=bash
+# The paper's scenarios. Each runs unprotected, then protected (6 and 8 also "server-only", to
+# show that only the client-side guard stops a Type 1 leak), asserts on evidence, and prints one
+# RESULT line. A case = prepare (same starting state) -> protect -> probe -> barrier -> collect.
+
+SCENARIOS=(
+  "1 coffee_shop_marketing    DHCP pushes the shop's public resolver; its log collects the lookups (Type 2)"
+  "2 coffee_shop_sensitive    the same path; the shop's log shows the sensitive names"
+  "3 rogue_dhcp_stalking      a rogue DHCP server answers first and pushes the attacker's resolver"
+  "4 hotel_unique_resolver    each guest gets a unique resolver address"
+  "5 isp_stealth_resolver     the ISP's Stealth resolver logs and never answers; the client falls back"
+  "6 type1_lan_route          the LAN resolver's more specific route sends DNS outside the tunnel"
+  "7 ipv6                     (not implemented yet)"
+  "8 split_tunnel             an excluded prefix contains the ISP's resolver"
+  "9 doh_canary_ddr           DoH canary use-application-dns.net and DDR _dns.resolver.arpa"
+  "10 allowlisted_resolver    a resolver the user chose stays reachable; others are redirected"
+  "11 proxy_killed_fail_closed the proxy is killed mid-run: DNS fails closed, nothing leaks"
+  "12 interception_modes      redirect (DNAT) and tproxy on the server (tproxy needs dnsfence serve)"
+  "13 poisoning               the shop's resolver forges answers"
+)
+LATENCY_LIMIT_MS=800   # glibc's fallback costs >= 1000 ms (timeout:1)
+
+scenario_list() { printf '%s\n' "${SCENARIOS[@]}"; }
+
+scenario_lookup() {  # scenario_lookup NUMBER|NAME: prints "NUMBER NAME"
+  local s
+  for s in "${SCENARIOS[@]}"; do
+    read -r n name _ <<<"$s"
+    if [ "$1" = "$n" ] || [ "$1" = "$name" ]; then echo "$n $name"; return 0; fi
+  done
+  return 1
+}
+
+# ---- case machinery ----------------------------------------------------------------------------
+
+FAILS=()
+check() {  # check DESCRIPTION CMD...: records a failed assertion (does not stop the scenario)
+  local what=$1; shift
+  if "$@"; then :; else FAILS+=("$MODE: $what"); log "FAIL $SCEN_NAME/$MODE: $what"; fi
+}
+le() { [ "$1" -le "$2" ]; }
+ge() { [ "$1" -ge "$2" ]; }
+eq() { [ "$1" = "$2" ]; }
+ne() { [ "$1" != "$2" ]; }
+
+# prepare DHCP_RESOLVERS [hotel] [slow] [rogue]: the common starting state of every case.
+prepare() {
+  unprotect
+  rogue_dhcp_stop
+  ip -n $NS_CLIENT route del $ISP_SPLIT_PREFIX 2>/dev/null || true
+  serve_start
+  local resolvers=$1 rogue=no opt dhcp_opts=()
+  shift
+  for opt in "$@"; do [ "$opt" = rogue ] && rogue=yes || dhcp_opts+=("$opt"); done
+  shop_dhcp_start "$resolvers" "${dhcp_opts[@]}"
+  [ $rogue = yes ] && rogue_dhcp_start
+  LEASE=$(client_dhcp)
+  # The tunnel must carry traffic from the (possibly new) address before the case starts.
+  vpn_handshake || true
+  wait_until 5 nsx $NS_CLIENT kdig @$TUN_SERVER "$(probe_name health)" +timeout=1 +retry=0 \
+    || die "the tunnel does not carry DNS to the serve stand-in"
+}
+
+# apply_mode: the protection of the current MODE.
+apply_mode() {
+  case $MODE in
+    unprotected) ;;
+    server-only) protect_server_redirect ;;
+    protected) protect_server_redirect; [ "${CLIENT_GUARD:-no}" = yes ] && protect_client_guard ;;
+  esac
+  return 0
+}
+
+# begin: starts the evidence of one case (log marks + capture of DNS outside the tunnel).
+begin() {
+  case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
+  echo "$LEASE" >"$CASE_DIR/lease.txt"
+  capture_start client-eth0 $NS_CLIENT eth0 "port 53"
+}
+
+# finish [RESOLVER...]: barrier on the untrusted resolvers (and extra ones), stops the capture,
+# counts what each untrusted resolver saw of PROBES. Sets SEEN, LEAKS, OUTSIDE, WITNESS.
+finish() {
+  local r c
+  log_barrier "${UNTRUSTED_RESOLVERS[@]}" provider "$@" || FAILS+=("$MODE: log barrier")
+  capture_stop client-eth0
+  SEEN="" LEAKS=0
+  for r in "${UNTRUSTED_RESOLVERS[@]}"; do
+    c=$(seen_count "$r" "${PROBES[@]}")
+    SEEN+="$r=$c "
+    LEAKS=$((LEAKS + c))
+  done
+  SEEN=${SEEN% }
+  OUTSIDE=$(grep -c "\.53: " "$CASE_DIR/client-eth0.txt" 2>/dev/null || true)
+  WITNESS=$(seen_sources auth "${PROBES[@]}")
+  keep_logs
+}
+
+# summary: the per-mode part of the RESULT line.
+summary() {
+  local s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) [$SEEN] dns-outside-tunnel=$OUTSIDE"
+  s+=" lookup=$([ "$LOOKUP_RC" = 0 ] && echo ok || echo "fail($LOOKUP_RC)") latency=${LOOKUP_MS}ms"
+  [ -n "${EXTRA:-}" ] && s+=" $EXTRA"
+  PARTS+=("$s")
+  printf '%s\n' "$s" >"$CASE_DIR/result.txt"
+  EXTRA=""
+}
+
+# Assertions shared by most scenarios.
+expect_leak() {  # expect_leak RESOLVER: the unprotected run leaked to RESOLVER
+  check "$1 saw the probes" ge "$(seen_count "$1" "${PROBES[@]}")" 1
+}
+expect_protected() {  # no untrusted resolver saw a probe; the lookup succeeded without fallback
+  check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
+  check "no DNS outside the tunnel" eq "$OUTSIDE" 0
+  check "lookup succeeded" eq "$LOOKUP_RC" 0
+  check "latency ${LOOKUP_MS} ms <= $LATENCY_LIMIT_MS ms (no fallback)" le "$LOOKUP_MS" $LATENCY_LIMIT_MS
+  check "answer is the authority's ($LOOKUP_ADDR)" eq "$LOOKUP_ADDR" "$PROBE_ANSWER"
+}
+
+# probe_std [ZONE]: one glibc lookup and one kdig to the client's first resolver.
+probe_std() {
+  local zone=${1:-$PROBE_ZONE} first
+  first=$(awk '/^nameserver/ {print $2; exit}' /etc/netns/$NS_CLIENT/resolv.conf)
+  PROBES=("$(probe_name "s$SCEN_NUM-${MODE:0:1}" "$zone")" "$(probe_name "s$SCEN_NUM-${MODE:0:1}k" "$zone")")
+  lookup "${PROBES[0]}"
+  kdig_lookup "$first" "${PROBES[1]}"
+}
+
+# ---- scenarios ---------------------------------------------------------------------------------
+
+sc_shop_type2() {  # scenarios 1 and 2: the shop's public resolver through the tunnel
+  local zone=$1
+  prepare "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std "$zone"
+  finish
+  local src; src=$(seen_sources shop "${PROBES[@]}")
+  EXTRA="shop-saw-from=${src:--}"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+    check "Type 2: the shop saw the VPN's address ($src)" eq "$src" "$VPN_WAN"
+    check "lookup succeeded" eq "$LOOKUP_RC" 0
+  else
+    expect_protected
+  fi
+  summary
+}
+sc_1() { sc_shop_type2 "$PROBE_ZONE"; }
+sc_2() {
+  sc_shop_type2 "dissident-news.$PROBE_ZONE"
+  if [ $MODE = unprotected ]; then
+    check "the shop's log shows the sensitive name" grep -q "dissident-news" "$CASE_DIR/shop.log"
+  fi
+}
+
+sc_3() {
+  prepare "$SHOP_RESOLVER" slow rogue
+  check "the rogue server answered first (lease: $LEASE)" grep -q "dns=\"$ATTACKER_RESOLVER\"" <<<"$LEASE"
+  apply_mode
+  begin
+  probe_std
+  finish
+  [ $MODE = unprotected ] && expect_leak attacker || expect_protected
+  summary
+}
+
+sc_4() {
+  prepare "$SHOP_RESOLVER" hotel
+  check "the guest got its own resolver (lease: $LEASE)" grep -q "dns=\"$HOTEL_GUEST_RESOLVER\"" <<<"$LEASE"
+  apply_mode
+  begin
+  probe_std
+  finish
+  [ $MODE = unprotected ] && expect_leak hotel || expect_protected
+  summary
+}
+
+sc_5() {
+  prepare "$ISP_RESOLVER,$SHOP_RESOLVER"
+  apply_mode
+  begin
+  capture_start isp $NS_ISP eth0 "port 53"
+  probe_std
+  finish
+  capture_stop isp
+  local q a
+  q=$(grep -c "$VPN_WAN\.[0-9]* > $ISP_RESOLVER\.53:" "$CASE_DIR/isp.txt" || true)
+  a=$(grep -c "$ISP_RESOLVER\.53 > $VPN_WAN\." "$CASE_DIR/isp.txt" || true)
+  EXTRA="isp-queries-in=$q isp-answers-out=$a witness-saw=${WITNESS:--}"
+  if [ $MODE = unprotected ]; then
+    expect_leak isp
+    check "the ISP never answered the VPN's address" eq "$a" 0
+    check "the client fell back (latency ${LOOKUP_MS} ms >= 1000)" ge "$LOOKUP_MS" 1000
+    check "lookup succeeded via the fallback" eq "$LOOKUP_RC" 0
+    check "the witness saw only the fallback, not the Stealth ISP ($WITNESS)" \
+      bash -c "[ -n '$WITNESS' ] && ! grep -q '$ISP_RESOLVER' <<<'$WITNESS'"
+  else
+    expect_protected
+    check "no query reached the ISP" eq "$q" 0
+  fi
+  summary
+}
+
+sc_type1() {  # scenarios 6 and 8
+  prepare "$1"
+  [ -n "${2:-}" ] && ip -n $NS_CLIENT route add "$2" via $LAN_GW dev eth0
+  apply_mode
+  begin
+  probe_std
+  finish
+  local victim=$3 src
+  src=$(seen_sources "$victim" "${PROBES[@]}")
+  EXTRA="$victim-saw-from=${src:--}"
+  if [ $MODE = protected ]; then
+    expect_protected
+  else
+    expect_leak "$victim"
+    check "DNS left outside the tunnel ($OUTSIDE packets)" ge "$OUTSIDE" 1
+    check "Type 1: $victim saw a non-VPN address ($src)" ne "$src" "$VPN_WAN"
+  fi
+  ip -n $NS_CLIENT route del "${2:-none}" 2>/dev/null || true
+  summary
+}
+sc_6() { CLIENT_GUARD=yes sc_type1 "$LAN_GW" "" shop; }
+sc_8() { CLIENT_GUARD=yes sc_type1 "$ISP_RESOLVER" "$ISP_SPLIT_PREFIX" isp; }
+
+sc_9() {
+  prepare "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std
+  kdig_lookup "$SHOP_RESOLVER" use-application-dns.net A
+  local canary=$KDIG_RCODE canary_answer=$KDIG_ANSWER
+  kdig_lookup "$SHOP_RESOLVER" _dns.resolver.arpa SVCB
+  local ddr=$KDIG_RCODE ddr_answer=$KDIG_ANSWER
+  finish
+  local shop_canary; shop_canary=$(seen_count shop use-application-dns.net _dns.resolver.arpa)
+  EXTRA="canary=$canary${canary_answer:+($canary_answer)} ddr=$ddr${ddr_answer:+(answer)} shop-saw-canary/ddr=$shop_canary"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+    check "the canary resolves (automatic DoH stays on)" eq "$canary" NOERROR
+    check "DDR designates the shop's DoH server" ne "$ddr_answer" ""
+  else
+    expect_protected
+    check "the canary is NXDOMAIN" eq "$canary" NXDOMAIN
+    check "DDR has no designation" eq "$ddr_answer" ""
+    check "the shop saw neither canary nor DDR" eq "$shop_canary" 0
+  fi
+  summary
+}
+
+sc_10() {
+  prepare "$SHOP_RESOLVER"
+  client_set_resolvers "$PUBLIC_RESOLVER"   # the user's own choice, overriding DHCP
+  apply_mode
+  begin
+  PROBES=("$(probe_name "s10-${MODE:0:1}")" "$(probe_name "s10-${MODE:0:1}k")")
+  lookup "${PROBES[0]}"                       # to the allowlisted resolver
+  kdig_lookup "$SHOP_RESOLVER" "${PROBES[1]}"  # to one that is not
+  finish public serve
+  local pub; pub=$(seen_count public "${PROBES[0]}")
+  EXTRA="public-saw=$pub serve-intercepted=$(seen_count serve "${PROBES[@]}")"
+  check "the allowlisted resolver answered the user's lookup" ge "$pub" 1
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+  else
+    expect_protected
+    check "the allowlisted lookup was not intercepted" eq "$(seen_count serve "${PROBES[0]}")" 0
+    check "the other resolver's query was" ge "$(seen_count serve "${PROBES[1]}")" 1
+  fi
+  summary
+}
+
+sc_11() {
+  prepare "$SHOP_RESOLVER"
+  protect_server_redirect   # both modes start protected; they differ in what the kill leaves
+  begin
+  PROBES=("$(probe_name "s11-${MODE:0:1}a")" "$(probe_name "s11-${MODE:0:1}b")" "$(probe_name "s11-${MODE:0:1}c")")
+  lookup "${PROBES[0]}"; local before_rc=$LOOKUP_RC
+  serve_stop                                # the proxy is killed mid-run
+  # A fail-open deployment ties its rules to the proxy's life; dnsfence's firewall does not.
+  [ $MODE = unprotected ] && nsx $NS_VPN nft delete table inet dnsfence
+  lookup "${PROBES[1]}"; local during_rc=$LOOKUP_RC during_ms=$LOOKUP_MS
+  serve_start
+  lookup "${PROBES[2]}"
+  finish
+  EXTRA="before-kill=$before_rc during-kill=rc$during_rc/${during_ms}ms after-restart=$LOOKUP_RC"
+  check "lookup before the kill succeeded" eq "$before_rc" 0
+  if [ $MODE = unprotected ]; then
+    EXTRA+=" (fail-open: rules removed with the proxy)"
+    check "after the kill the shop saw the probe" ge "$(seen_count shop "${PROBES[1]}")" 1
+  else
+    check "during the kill DNS failed closed" ne "$during_rc" 0
+    check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
+    check "lookup after the restart succeeded" eq "$LOOKUP_RC" 0
+  fi
+  summary
+}
+
+sc_12() {
+  if [ $MODE = protected ]; then
+    if protect_server_tproxy; then :; else
+      SKIP_REASON="tproxy mode needs a transparent proxy (dnsfence serve, mode tproxy); redirect mode is covered by scenarios 1-5, 9-11, 13"
+      return 0
+    fi
+  fi
+  sc_1
+}
+
+sc_13() {
+  prepare "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std "bank.$PROBE_ZONE"
+  finish
+  EXTRA="answer=$LOOKUP_ADDR poisoned=$([ "$LOOKUP_ADDR" = "$FORGED_ANSWER" ] && echo yes || echo no)"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+    check "the client got the forged address" eq "$LOOKUP_ADDR" "$FORGED_ANSWER"
+  else
+    expect_protected
+  fi
+  summary
+}
+
+sc_7() { SKIP_REASON="IPv6 scenario not implemented yet"; }
+
+# scenario_run NUMBER|NAME [--protected|--unprotected]
+scenario_run() {
+  local entry modes t0 t_case
+  entry=$(scenario_lookup "$1") || { log "unknown scenario $1 (lab/lab list)"; exit 2; }
+  read -r SCEN_NUM SCEN_NAME <<<"$entry"
+  case "${2:-}" in
+    --protected) modes=(protected) ;;
+    --unprotected) modes=(unprotected) ;;
+    "") modes=(unprotected protected)
+        case $SCEN_NUM in 6 | 8) modes=(unprotected server-only protected) ;; esac ;;
+    *) usage ;;
+  esac
+  FAILS=() PARTS=() SKIP_REASON=""
+  t0=$(now_ms)
+  # Whatever happens, leave the lab in its base state for the next run.
+  trap 'unprotect; rogue_dhcp_stop; ip -n $NS_CLIENT route del $ISP_SPLIT_PREFIX 2>/dev/null || true; serve_start' EXIT
+  for MODE in "${modes[@]}"; do
+    t_case=$(now_ms)
+    "sc_$SCEN_NUM"
+    [ -n "$SKIP_REASON" ] && break
+    log "$SCEN_NAME/$MODE done in $(($(now_ms) - t_case)) ms"
+  done
+  local wall=$(($(now_ms) - t0)) verdict=PASS rc=0
+  if [ -n "$SKIP_REASON" ]; then verdict="SKIPPED ($SKIP_REASON)"; rc=77; fi
+  if [ ${#FAILS[@]} -gt 0 ]; then verdict="FAIL: $(printf '%s; ' "${FAILS[@]}")"; rc=1; fi
+  local line; line="RESULT e2e.$SCEN_NAME | $(printf '%s | ' "${PARTS[@]}")$verdict [${wall} ms]"
+  echo "$line"
+  mkdir -p "$LAB_EVIDENCE/runs/$SCEN_NAME"
+  echo "$line" >"$LAB_EVIDENCE/runs/$SCEN_NAME/RESULT"
+  return $rc
+}
