@@ -51,15 +51,20 @@ protect_server_tproxy() {
 
 # protect_client_guard: the client-side Type 1 guard. DNS that would leave by any interface but
 # the tunnel is DNATed into the tunnel to the VPN's resolver (so lookups still succeed at once),
-# and anything on port 53 still leaving outside the tunnel is dropped.
+# with the tunnel's source address (it was chosen for the original route, and the server's
+# cryptokey routing accepts only the tunnel address); anything on port 53 still leaving outside
+# the tunnel is dropped.
 # Later: dnsfence firewall apply --config (profile client, tunnel dflwg0, resolvers 10.64.0.53).
 protect_client_guard() {
   nsx $NS_CLIENT nft -f - <<NFT
 table inet dnsfence
 delete table inet dnsfence
 table inet dnsfence {
-  chain dns_into_tunnel { type nat hook output priority dstnat; policy accept;
+  chain dns_into_tunnel { type nat hook output priority -100; policy accept;
     oifname != { "$WG_CLIENT_IF", "lo" } meta l4proto { udp, tcp } th dport 53 counter dnat ip to $PROVIDER_RESOLVER:53
+  }
+  chain dns_tunnel_source { type nat hook postrouting priority srcnat; policy accept;
+    oifname "$WG_CLIENT_IF" ip saddr != $TUN_CLIENT meta l4proto { udp, tcp } th dport 53 counter masquerade
   }
   chain dns_guard { type filter hook postrouting priority filter; policy accept;
     oifname != { "$WG_CLIENT_IF", "lo" } meta l4proto { udp, tcp } th dport 53 counter drop

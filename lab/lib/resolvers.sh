@@ -102,6 +102,8 @@ $(stub_to_auth)
 view:
   name: "outsiders"
   local-zone: "." deny
+  # Views get unbound's default local zones too; "test." (static) would answer NXDOMAIN.
+  local-zone: "test." deny
 view:
   name: "customers"
   view-first: yes

@@ -54,10 +54,11 @@ prepare() {
   for opt in "$@"; do [ "$opt" = rogue ] && rogue=yes || dhcp_opts+=("$opt"); done
   shop_dhcp_start "$resolvers" "${dhcp_opts[@]}"
   [ $rogue = yes ] && rogue_dhcp_start
+  local before; before=$(cat "$LAB_STATE/lease" 2>/dev/null || true)
   LEASE=$(client_dhcp)
   # The tunnel must carry traffic from the (possibly new) address before the case starts.
-  vpn_handshake || true
-  wait_until 5 nsx $NS_CLIENT kdig @$TUN_SERVER "$(probe_name health)" +timeout=1 +retry=0 \
+  [ "${before%% *}" = "${LEASE%% *}" ] || vpn_roam
+  wait_until 12 nsx $NS_CLIENT kdig @$TUN_SERVER "$(probe_name health)" +timeout=1 +retry=0 \
     || die "the tunnel does not carry DNS to the serve stand-in"
 }
 

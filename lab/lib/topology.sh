@@ -33,6 +33,7 @@ topology_up() {
   ip -n $NS_CLIENT link set eth0 down
   ip -n $NS_CLIENT link set eth0 address $CLIENT_MAC
   ip -n $NS_CLIENT link set eth0 up
+  sysctl_ns $NS_CLIENT net.ipv4.conf.eth0.promote_secondaries=1
   link $NS_ROGUE eth0 $ROGUE_LAN/24 $NS_SHOP lan-rogue ""
   ip -n $NS_SHOP link set lan-client master br-lan
   ip -n $NS_SHOP link set lan-rogue master br-lan

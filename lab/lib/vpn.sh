@@ -53,4 +53,11 @@ vpn_handshake() {
   wait_until 5 bash -c "ip netns exec $NS_CLIENT wg show $WG_CLIENT_IF latest-handshakes | awk '{exit \$2>0?0:1}'"
 }
 
+# vpn_roam: after the client's address changed. wireguard-go 0.0.20220316 keeps sending from the
+# cached (now deleted) source address; setting the endpoint again clears that cache, as a VPN
+# client does when the network changes.
+vpn_roam() {
+  nsx $NS_CLIENT wg set $WG_CLIENT_IF peer "$(cat "$LAB_STATE/wg/server.pub")" endpoint $VPN_WAN:$WG_PORT
+}
+
 vpn_down() { stop_bg wg-client; stop_bg wg-server; }
