@@ -40,14 +40,43 @@ NFT
   nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
 }
 
-# protect_server_tproxy: the same with TPROXY (the proxy sees the original destination and
-# answers from it). Needs a transparent proxy (`dnsfence serve`, mode tproxy): no stand-in yet.
+# protect_server_tproxy: the same interception with TPROXY: the proxy receives each query still
+# addressed to the resolver the client asked, and answers from that address. The nft `tproxy`
+# statement is not terminal and, when no transparent socket listens, lets the packet through
+# (it would be forwarded: fail open), so the forward chain rejects DNS as in redirect mode.
+# Stand-in proxy: lab/tools/tproxy_relay.c (UDP only), built on first use.
+# Later: dnsfence serve --config (mode tproxy) + dnsfence firewall apply --config (mode tproxy).
+TPROXY_PORT=5300 TPROXY_MARK=1 TPROXY_TABLE=100
 protect_server_tproxy() {
-  if command -v dnsfence >/dev/null && dnsfence serve --help 2>&1 | grep -q tproxy; then
-    die "protect_server_tproxy: wire dnsfence serve/firewall (mode tproxy) here"
+  local relay=$LAB_STATE/tproxy_relay
+  if [ ! -x "$relay" ]; then
+    command -v cc >/dev/null || { log "protect_server_tproxy: no C compiler for the relay"; return 2; }
+    cc -O2 -Wall -Wextra -o "$relay" "$LAB_DIR/tools/tproxy_relay.c" || return 2
   fi
-  return 2
+  tproxy_relay_start
+  nsx $NS_VPN nft -f - <<NFT
+table inet dnsfence
+delete table inet dnsfence
+table inet dnsfence {
+  set allowlist { type ipv4_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST[*]}") } }
+  chain dns_tproxy { type filter hook prerouting priority mangle; policy accept;
+    iifname "$WG_SERVER_IF" ip saddr $TUN_NET ip daddr != @allowlist ip daddr != $TUN_SERVER meta l4proto udp th dport 53 counter tproxy ip to :$TPROXY_PORT meta mark set $TPROXY_MARK accept
+  }
+  chain forward { type filter hook forward priority filter; policy accept;
+    iifname "$WG_SERVER_IF" ip daddr != @allowlist meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
+  }
 }
+NFT
+  ip -n $NS_VPN rule add fwmark $TPROXY_MARK lookup $TPROXY_TABLE priority 100 2>/dev/null || true
+  ip -n $NS_VPN route replace local 0.0.0.0/0 dev lo table $TPROXY_TABLE
+  nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
+}
+tproxy_relay_start() {
+  recorded_pid serve-tproxy >/dev/null && return 0
+  start_bg serve-tproxy $NS_VPN "$LAB_STATE/tproxy_relay" $TPROXY_PORT $PROVIDER_RESOLVER
+  wait_until 5 grep -q "^listening" "$LAB_STATE/out/serve-tproxy.out" || die "tproxy relay did not start"
+}
+tproxy_relay_stop() { stop_bg serve-tproxy; }
 
 # protect_client_guard: the client-side Type 1 guard. DNS that would leave by any interface but
 # the tunnel is DNATed into the tunnel to the VPN's resolver (so lookups still succeed at once),
@@ -77,6 +106,9 @@ NFT
 # unprotect: removes every protection step (the state of an unprotected run).
 unprotect() {
   local ns
+  tproxy_relay_stop
+  ip -n $NS_VPN rule del fwmark $TPROXY_MARK lookup $TPROXY_TABLE priority 100 2>/dev/null || true
+  ip -n $NS_VPN route flush table $TPROXY_TABLE 2>/dev/null || true
   for ns in $NS_VPN $NS_CLIENT; do
     nsx "$ns" nft delete table inet dnsfence 2>/dev/null || true
     nsx "$ns" conntrack -F >/dev/null 2>&1 || true

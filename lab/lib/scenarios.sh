@@ -15,7 +15,7 @@ SCENARIOS=(
   "9 doh_canary_ddr           DoH canary use-application-dns.net and DDR _dns.resolver.arpa"
   "10 allowlisted_resolver    a resolver the user chose stays reachable; others are redirected"
   "11 proxy_killed_fail_closed the proxy is killed mid-run: DNS fails closed, nothing leaks"
-  "12 interception_modes      redirect (DNAT) and tproxy on the server (tproxy needs dnsfence serve)"
+  "12 interception_modes      both interception modes on the server: redirect (DNAT) and tproxy"
   "13 poisoning               the shop's resolver forges answers"
 )
 LATENCY_LIMIT_MS=800   # glibc's fallback costs >= 1000 ms (timeout:1)
@@ -68,6 +68,8 @@ apply_mode() {
     unprotected) ;;
     server-only) protect_server_redirect ;;
     protected) protect_server_redirect; [ "${CLIENT_GUARD:-no}" = yes ] && protect_client_guard ;;
+    redirect) protect_server_redirect ;;
+    tproxy) protect_server_tproxy || { SKIP_REASON="tproxy stand-in unavailable (no C compiler)"; return 1; } ;;
   esac
   return 0
 }
@@ -300,14 +302,37 @@ sc_11() {
   summary
 }
 
-sc_12() {
-  if [ $MODE = protected ]; then
-    if protect_server_tproxy; then :; else
-      SKIP_REASON="tproxy mode needs a transparent proxy (dnsfence serve, mode tproxy); redirect mode is covered by scenarios 1-5, 9-11, 13"
-      return 0
+sc_12() {  # modes: unprotected, redirect, tproxy
+  prepare "$SHOP_RESOLVER"
+  apply_mode || return 0
+  begin
+  probe_std
+  local relay_before=0 killed_rc=-
+  if [ $MODE = tproxy ]; then
+    # Answers must come from the address the client asked (kdig and glibc accepted them above).
+    relay_before=$(grep -c " $SHOP_RESOLVER:53 answered" "$LAB_STATE/out/serve-tproxy.out" || true)
+    # Fail closed: with the transparent proxy gone, tproxy lets packets through; the forward
+    # chain must still keep them from the shop.
+    tproxy_relay_stop
+    PROBES+=("$(probe_name s12-tk)")
+    local rc=$LOOKUP_RC ms=$LOOKUP_MS addr=$LOOKUP_ADDR
+    lookup "${PROBES[2]}"; killed_rc=$LOOKUP_RC
+    LOOKUP_RC=$rc LOOKUP_MS=$ms LOOKUP_ADDR=$addr   # the result line reports the first lookup
+    cp "$LAB_STATE/out/serve-tproxy.out" "$CASE_DIR/tproxy-relay.log" 2>/dev/null || true
+  fi
+  finish
+  EXTRA="shop-saw-from=$(seen_sources shop "${PROBES[@]}" | sed 's/^$/-/')"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+  else
+    expect_protected
+    if [ $MODE = tproxy ]; then
+      EXTRA+=" relay-answered-as-$SHOP_RESOLVER=$relay_before relay-killed-lookup=rc$killed_rc"
+      check "the relay answered as the original resolver" ge "$relay_before" 2
+      check "with the relay killed, DNS failed closed" ne "$killed_rc" 0
     fi
   fi
-  sc_1
+  summary
 }
 
 sc_13() {
@@ -337,7 +362,10 @@ scenario_run() {
     --protected) modes=(protected) ;;
     --unprotected) modes=(unprotected) ;;
     "") modes=(unprotected protected)
-        case $SCEN_NUM in 6 | 8) modes=(unprotected server-only protected) ;; esac ;;
+        case $SCEN_NUM in
+          6 | 8) modes=(unprotected server-only protected) ;;
+          12) modes=(unprotected redirect tproxy) ;;
+        esac ;;
     *) usage ;;
   esac
   FAILS=() PARTS=() SKIP_REASON=""
