@@ -70,7 +70,7 @@ capture_count() { grep -c . "$CASE_DIR/$1.txt" 2>/dev/null || true; }
 lookup() {
   local t0 out
   t0=$(now_ms)
-  out=$(nsx $NS_CLIENT timeout 10 getent ahostsv4 "$1" 2>&1) && LOOKUP_RC=0 || LOOKUP_RC=$?
+  out=$(nsx $NS_CLIENT timeout 10 getent ahosts "$1" 2>&1) && LOOKUP_RC=0 || LOOKUP_RC=$?
   LOOKUP_MS=$(($(now_ms) - t0))
   LOOKUP_ADDR=$(awk 'NR==1 {print $1}' <<<"$out")
   printf 'getent %s rc=%s addr=%s ms=%s\n' "$1" "$LOOKUP_RC" "${LOOKUP_ADDR:--}" "$LOOKUP_MS" >>"$CASE_DIR/lookups.txt"
