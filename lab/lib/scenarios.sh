@@ -101,7 +101,7 @@ finish() {
 
 # summary: the per-mode part of the RESULT line.
 summary() {
-  local s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) [$SEEN] dns-outside-tunnel=$OUTSIDE"
+  local s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) probe-queries-at-untrusted[$SEEN] dns-outside-tunnel=$OUTSIDE"
   s+=" lookup=$([ "$LOOKUP_RC" = 0 ] && echo ok || echo "fail($LOOKUP_RC)") latency=${LOOKUP_MS}ms"
   [ -n "${EXTRA:-}" ] && s+=" $EXTRA"
   PARTS+=("$s")
