@@ -33,7 +33,7 @@ seen_count() {
 seen_sources() {
   local r=$1; shift
   local pat; pat=$(printf '%s|' "$@"); pat=${pat%|}
-  { log_slice "$r" | grep -Ei " (${pat//./\\.})\. " || true; } | sed -E 's/.*info: ([0-9.]+) .*/\1/' | sort -u | paste -sd, - || true
+  { log_slice "$r" | grep -Ei " (${pat//./\\.})\. " || true; } | sed -E 's/.*info: ([0-9a-f.:]+) .*/\1/' | sort -u | paste -sd, - || true
 }
 
 log_has() { log_slice "$1" | grep -qi " $2\. "; }

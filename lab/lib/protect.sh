@@ -5,6 +5,7 @@
 # step is `nft delete table inet dnsfence` today and `dnsfence firewall remove` later.
 
 ALLOWLIST=("$PUBLIC_RESOLVER" "$PROVIDER_RESOLVER")  # user-chosen resolvers + the provider's own
+ALLOWLIST6=("$PUBLIC_RESOLVER6")
 
 # serve_start / serve_stop: the transparent proxy on the VPN server.
 # Later: start_bg serve $NS_VPN dnsfence serve --listen $SERVE_LISTEN --upstream $PROVIDER_RESOLVER:53
@@ -20,14 +21,19 @@ resolver_running() { recorded_pid "unbound-$1" >/dev/null; }
 # forwards (udp/tcp 53) to a resolver outside the allowlist is DNATed to the proxy; conntrack makes
 # the reply come from the address the client asked. DoT (853) outside the allowlist is rejected.
 # The rules do not depend on the proxy being alive: if it dies, DNS fails closed.
+# `protect_server_redirect ipv4-only` leaves out the IPv6 rules, like the paper's `ip nat`
+# commands (scenario 7 shows the IPv6 leak that remains).
 # Later: dnsfence firewall apply --config (profile server, mode redirect).
 protect_server_redirect() {
+  local v6=yes
+  [ "${1:-}" = ipv4-only ] && v6=no
   serve_start
   nsx $NS_VPN nft -f - <<NFT
 table inet dnsfence
 delete table inet dnsfence
 table inet dnsfence {
   set allowlist { type ipv4_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST[*]}") } }
+  set allowlist6 { type ipv6_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST6[*]}") } }
   chain dns_redirect { type nat hook prerouting priority dstnat; policy accept;
     iifname "$WG_SERVER_IF" ip saddr $TUN_NET ip daddr != @allowlist ip daddr != $TUN_SERVER meta l4proto { udp, tcp } th dport 53 counter dnat ip to $SERVE_LISTEN
   }
@@ -35,6 +41,10 @@ table inet dnsfence {
     iifname "$WG_SERVER_IF" ip daddr != @allowlist meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
   }
 }
+NFT
+  [ $v6 = yes ] && nsx $NS_VPN nft -f - <<NFT
+add rule inet dnsfence dns_redirect iifname "$WG_SERVER_IF" ip6 daddr != @allowlist6 ip6 daddr != $TUN_SERVER6 meta l4proto { udp, tcp } th dport 53 counter dnat ip6 to [$TUN_SERVER6]:53
+add rule inet dnsfence forward iifname "$WG_SERVER_IF" ip6 daddr != @allowlist6 meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
 NFT
   # NAT only sees new flows (pitfall 8): forget the flows of the previous case.
   nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
@@ -64,6 +74,7 @@ table inet dnsfence {
   }
   chain forward { type filter hook forward priority filter; policy accept;
     iifname "$WG_SERVER_IF" ip daddr != @allowlist meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
+    iifname "$WG_SERVER_IF" meta nfproto ipv6 meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
   }
 }
 NFT

@@ -4,13 +4,14 @@
 #
 #   name      namespace      address(es)                 role
 #   auth      dfl-auth       192.0.2.53                  authority of leak.test (witness stand-in)
-#   shop      dfl-shop       10.10.0.1, 203.0.113.53     coffee shop's resolver (LAN + public); poisons bank.leak.test
+#   shop      dfl-shop       10.10.0.1, 203.0.113.53,    coffee shop's resolver (LAN + public); poisons bank.leak.test
+#                            2001:db8:113::53
 #   hotel     dfl-shop       203.0.113.101               the hotel's per-guest resolver
 #   isp       dfl-isp        100.64.53.53                ISP resolver, Stealth: answers 203.0.113.0/24 only
 #   provider  dfl-provider   10.64.0.53                  the VPN provider's trusted resolver
 #   public    dfl-public     198.51.100.53               a "public" resolver the user chose (allowlisted)
 #   attacker  dfl-public     198.51.100.66               the stalker's resolver (a rented server)
-#   serve     dfl-vpn        10.8.0.1                    stand-in for `dnsfence serve` (see protect.sh)
+#   serve     dfl-vpn        10.8.0.1, fd00:8::1         stand-in for `dnsfence serve` (see protect.sh)
 
 # Untrusted resolvers: a probe name in any of their logs during a protected run is a leak.
 UNTRUSTED_RESOLVERS=(shop hotel isp attacker)
@@ -43,12 +44,13 @@ server:
   pidfile: ""
   interface-automatic: no
   port: 53
-  do-ip6: no
+  do-ip6: $(case "$*" in *:*) echo yes ;; *) echo no ;; esac)
   num-threads: 1
   so-reuseport: no
   module-config: "iterator"
   qname-minimisation: no
   access-control: 0.0.0.0/0 allow
+  access-control: ::/0 allow
   outgoing-interface: $1
   # RFC 6761 makes "test." locally served (NXDOMAIN) by default; the probe zone lives below it.
   local-zone: "test." nodefault
@@ -76,7 +78,7 @@ resolver_start() {  # resolver_start NAME: writes the config of NAME and starts 
 CONF
       ) ;;
     shop)
-      conf=$(unbound_conf shop $SHOP_RESOLVER $LAN_GW <<CONF
+      conf=$(unbound_conf shop $SHOP_RESOLVER $LAN_GW $SHOP_RESOLVER6 <<CONF
   # Poisoning (scenario 13): the shop forges the bank's address.
   local-zone: "bank.$PROBE_ZONE." redirect
   local-data: "bank.$PROBE_ZONE. 60 IN A $FORGED_ANSWER"
@@ -112,7 +114,7 @@ CONF
     serve)
       # Stand-in for `dnsfence serve --listen $SERVE_LISTEN --upstream $PROVIDER_RESOLVER:53`:
       # forwards to the provider, answers the DoH canary NXDOMAIN and DDR NODATA itself.
-      conf=$(unbound_conf serve $TUN_SERVER <<CONF
+      conf=$(unbound_conf serve $TUN_SERVER $TUN_SERVER6 <<CONF
   local-zone: "use-application-dns.net." always_nxdomain
   local-zone: "resolver.arpa." always_nodata
 forward-zone:

@@ -10,7 +10,7 @@ SCENARIOS=(
   "4 hotel_unique_resolver    each guest gets a unique resolver address"
   "5 isp_stealth_resolver     the ISP's Stealth resolver logs and never answers; the client falls back"
   "6 type1_lan_route          the LAN resolver's more specific route sends DNS outside the tunnel"
-  "7 ipv6                     (not implemented yet)"
+  "7 ipv6                     the shop's resolver over IPv6 through the tunnel; IPv4-only rules miss it"
   "8 split_tunnel             an excluded prefix contains the ISP's resolver"
   "9 doh_canary_ddr           DoH canary use-application-dns.net and DDR _dns.resolver.arpa"
   "10 allowlisted_resolver    a resolver the user chose stays reachable; others are redirected"
@@ -69,6 +69,7 @@ apply_mode() {
     server-only) protect_server_redirect ;;
     protected) protect_server_redirect; [ "${CLIENT_GUARD:-no}" = yes ] && protect_client_guard ;;
     redirect) protect_server_redirect ;;
+    ipv4-only) protect_server_redirect ipv4-only ;;
     tproxy) protect_server_tproxy || { SKIP_REASON="tproxy stand-in unavailable (no C compiler)"; return 1; } ;;
   esac
   return 0
@@ -351,7 +352,25 @@ sc_13() {
   summary
 }
 
-sc_7() { SKIP_REASON="IPv6 scenario not implemented yet"; }
+sc_7() {  # modes: unprotected, ipv4-only, protected
+  prepare "$SHOP_RESOLVER"
+  # The shop also announces its resolver's IPv6 address (as a router advertisement's RDNSS
+  # would); the tunnel carries IPv6 too.
+  client_set_resolvers "$SHOP_RESOLVER6" "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std
+  finish
+  local src; src=$(seen_sources shop "${PROBES[@]}")
+  EXTRA="shop-saw-from=${src:--}"
+  if [ $MODE = protected ]; then
+    expect_protected
+  else
+    expect_leak shop
+    check "the shop saw the VPN's IPv6 address ($src)" eq "$src" "$VPN_WAN6"
+  fi
+  summary
+}
 
 # scenario_run NUMBER|NAME [--protected|--unprotected]
 scenario_run() {
@@ -364,6 +383,7 @@ scenario_run() {
     "") modes=(unprotected protected)
         case $SCEN_NUM in
           6 | 8) modes=(unprotected server-only protected) ;;
+          7) modes=(unprotected ipv4-only protected) ;;
           12) modes=(unprotected redirect tproxy) ;;
         esac ;;
     *) usage ;;

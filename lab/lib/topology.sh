@@ -43,7 +43,12 @@ topology_up() {
   link $NS_SHOP wan $SHOP_WAN/24 $NS_INET to-shop $INET_SHOP/24
   ip -n $NS_SHOP addr add $SHOP_RESOLVER/32 dev wan
   ip -n $NS_SHOP addr add $HOTEL_GUEST_RESOLVER/32 dev wan
+  ip -n $NS_SHOP addr add $SHOP_WAN6/64 dev wan nodad
+  ip -n $NS_SHOP addr add $SHOP_RESOLVER6/128 dev wan nodad
+  ip -n $NS_INET addr add $INET_SHOP6/64 dev to-shop nodad
   link $NS_VPN wan $VPN_WAN/28 $NS_INET to-vpn $INET_VPN/28
+  ip -n $NS_VPN addr add $VPN_WAN6/64 dev wan nodad
+  ip -n $NS_INET addr add $INET_VPN6/64 dev to-vpn nodad
   link $NS_AUTH eth0 $AUTH_ADDR/28 $NS_INET to-auth $INET_AUTH/28
   link $NS_PUBLIC eth0 $PUBLIC_RESOLVER/25 $NS_INET to-public $INET_PUBLIC/25
   ip -n $NS_PUBLIC addr add $ATTACKER_RESOLVER/25 dev eth0
@@ -54,7 +59,12 @@ topology_up() {
   ip -n $NS_PUBLIC route add default via $INET_PUBLIC
   ip -n $NS_ISP route add default via $INET_ISP
   ip -n $NS_PROVIDER route add default via $VPN_PROV
-  for ns in $NS_SHOP $NS_INET $NS_VPN; do sysctl_ns $ns net.ipv4.ip_forward=1; done  # pitfall 5
+  ip -n $NS_SHOP -6 route add default via $INET_SHOP6
+  ip -n $NS_VPN -6 route add default via $INET_VPN6
+  for ns in $NS_SHOP $NS_INET $NS_VPN; do  # pitfall 5
+    sysctl_ns $ns net.ipv4.ip_forward=1
+    sysctl_ns $ns net.ipv6.conf.all.forwarding=1
+  done
 
   # The shop NATs its LAN behind its WAN address; the VPN server NATs its clients and the
   # provider's resolver behind its public address.
@@ -66,7 +76,7 @@ table ip dfl_lab_nat {
 }
 NFT
   nsx $NS_VPN nft -f - <<NFT
-table ip dfl_lab_nat {
+table inet dfl_lab_nat {
   chain post { type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" masquerade
   }
