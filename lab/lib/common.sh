@@ -90,11 +90,13 @@ stop_bg() {
   rm -f "$LAB_STATE/pids/$1"
 }
 
-# stop_all_bg: stops every recorded process, newest first.
+# stop_all_bg: stops every recorded process.
 stop_all_bg() {
   local f
-  [ -d "$LAB_STATE/pids" ] || return 0
-  for f in $(ls -t "$LAB_STATE/pids" 2>/dev/null); do stop_bg "$f"; done
+  for f in "$LAB_STATE"/pids/*; do
+    [ -e "$f" ] && stop_bg "${f##*/}"
+  done
+  return 0
 }
 
 need_root() {

@@ -10,8 +10,8 @@ shop_dhcp_start() {
   shift
   for opt in "$@"; do
     case $opt in
-      hotel) extra+=(--dhcp-host="$CLIENT_MAC,set:guest1"
-                     --dhcp-option=tag:guest1,option:dns-server,$HOTEL_GUEST_RESOLVER) ;;
+      hotel) extra+=("--dhcp-host=$CLIENT_MAC,set:guest1"
+                     "--dhcp-option=tag:guest1,option:dns-server,$HOTEL_GUEST_RESOLVER") ;;
       slow) extra+=(--dhcp-reply-delay=2) ;;
     esac
   done

@@ -102,7 +102,8 @@ finish() {
 
 # summary: the per-mode part of the RESULT line.
 summary() {
-  local s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) probe-queries-at-untrusted[$SEEN] dns-outside-tunnel=$OUTSIDE"
+  local s
+  s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) probe-queries-at-untrusted[$SEEN] dns-outside-tunnel=$OUTSIDE"
   s+=" lookup=$([ "$LOOKUP_RC" = 0 ] && echo ok || echo "fail($LOOKUP_RC)") latency=${LOOKUP_MS}ms"
   [ -n "${EXTRA:-}" ] && s+=" $EXTRA"
   PARTS+=("$s")
@@ -166,7 +167,7 @@ sc_3() {
   begin
   probe_std
   finish
-  [ $MODE = unprotected ] && expect_leak attacker || expect_protected
+  if [ $MODE = unprotected ]; then expect_leak attacker; else expect_protected; fi
   summary
 }
 
@@ -177,7 +178,7 @@ sc_4() {
   begin
   probe_std
   finish
-  [ $MODE = unprotected ] && expect_leak hotel || expect_protected
+  if [ $MODE = unprotected ]; then expect_leak hotel; else expect_protected; fi
   summary
 }
 
