@@ -52,16 +52,32 @@ log_barrier() {
   done
 }
 
-# capture_start NAME NS IFACE FILTER: tcpdump into $CASE_DIR/NAME.pcap; waits until it listens.
+# capture_start NAME NS IFACE FILTER MARKER_NS MARKER_DST: tcpdump of FILTER into
+# $CASE_DIR/NAME.pcap; waits until it listens. capture_stop sends a marker datagram from
+# MARKER_NS to MARKER_DST port 9 (across the captured interface) and waits until the capture holds
+# it: every packet before it has been captured, so a count of zero is evidence, not luck.
 capture_start() {
   local name=$1 ns=$2 ifc=$3 filter=$4
-  start_bg "tcpdump-$name" "$ns" tcpdump -i "$ifc" -n -U --immediate-mode -w "$CASE_DIR/$name.pcap" "$filter"
+  echo "$5 $6" >"$LAB_STATE/capture-$name.marker"
+  start_bg "tcpdump-$name" "$ns" tcpdump -i "$ifc" -n -U --immediate-mode -w "$CASE_DIR/$name.pcap" \
+    "($filter) or udp port 9"
   wait_until 5 grep -q "listening on" "$LAB_STATE/out/tcpdump-$name.out" || die "tcpdump $name did not start"
 }
-# capture_stop NAME: stops it and writes the decoded packets to $CASE_DIR/NAME.txt.
+capture_has_marker() { tcpdump -n -r "$1" 2>/dev/null | grep -q "$2"; }
+# capture_stop NAME: marker, stop, and the decoded packets in $CASE_DIR/NAME.txt (without markers).
 capture_stop() {
+  local ns dst tag
+  read -r ns dst <"$LAB_STATE/capture-$1.marker"
+  tag="marker-$(date +%s%N)"
+  wait_until 5 capture_marker "$ns" "$dst" "$tag" "$CASE_DIR/$1.pcap" || log "capture $1: marker not seen"
   stop_bg "tcpdump-$1"
-  tcpdump -n -r "$CASE_DIR/$1.pcap" >"$CASE_DIR/$1.txt" 2>/dev/null || true
+  { tcpdump -n -r "$CASE_DIR/$1.pcap" 2>/dev/null || true; } | { grep -v "\.9: UDP" || true; } >"$CASE_DIR/$1.txt"
+}
+# capture_marker NS DST TAG PCAP: sends one marker (again on each poll) and looks for it.
+capture_marker() {
+  nsx "$1" bash -c "echo $3 >/dev/udp/$2/9" 2>/dev/null || true
+  sleep 0.02
+  capture_has_marker "$4" "> $2.9: UDP"
 }
 capture_count() { grep -c . "$CASE_DIR/$1.txt" 2>/dev/null || true; }
 

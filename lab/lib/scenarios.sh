@@ -79,7 +79,7 @@ apply_mode() {
 begin() {
   case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
   echo "$LEASE" >"$CASE_DIR/lease.txt"
-  capture_start client-eth0 $NS_CLIENT eth0 "port 53"
+  capture_start client-eth0 $NS_CLIENT eth0 "port 53" $NS_CLIENT $LAN_GW
 }
 
 # finish [RESOLVER...]: barrier on the untrusted resolvers (and extra ones), stops the capture,
@@ -186,7 +186,7 @@ sc_5() {
   prepare "$ISP_RESOLVER,$SHOP_RESOLVER"
   apply_mode
   begin
-  capture_start isp $NS_ISP eth0 "port 53"
+  capture_start isp $NS_ISP eth0 "port 53" $NS_INET $ISP_RESOLVER
   probe_std
   finish
   capture_stop isp
@@ -406,5 +406,7 @@ scenario_run() {
   echo "$line"
   mkdir -p "$LAB_EVIDENCE/runs/$SCEN_NAME"
   echo "$line" >"$LAB_EVIDENCE/runs/$SCEN_NAME/RESULT"
+  # A failure's evidence survives later runs of the same scenario.
+  [ $rc -eq 1 ] && cp -a "$LAB_EVIDENCE/runs/$SCEN_NAME" "$LAB_EVIDENCE/runs/$SCEN_NAME.failed-$(date +%Y%m%dT%H%M%S)"
   return $rc
 }
