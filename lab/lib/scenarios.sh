@@ -278,28 +278,49 @@ sc_10() {
   summary
 }
 
+# stream_count STATUS_REGEX [FROM_LINE]: answered lines of the lookup stream, from a line on.
+stream_count() { tail -n +"${2:-1}" "$CASE_DIR/stream.txt" 2>/dev/null | grep -cE " ($1)\$" || true; }
+stream_lines() { grep -c . "$CASE_DIR/stream.txt" 2>/dev/null || true; }
+
 sc_11() {
+  local n=30 base
   prepare "$SHOP_RESOLVER"
   protect_server_redirect   # both modes start protected; they differ in what the kill leaves
   begin
-  PROBES=("$(probe_name "s11-${MODE:0:1}a")" "$(probe_name "s11-${MODE:0:1}b")" "$(probe_name "s11-${MODE:0:1}c")")
-  lookup "${PROBES[0]}"; local before_rc=$LOOKUP_RC
+  base=$(probe_name "s11-${MODE:0:1}")
+  PROBES=()
+  for i in $(seq $n); do PROBES+=("q$i-$base"); done
+  # A stream of lookups from the client, one every 50 ms, each name unique, to the shop's resolver
+  # (the DHCP-pushed one); the proxy is killed while it runs, then restarted.
+  start_bg stream $NS_CLIENT bash -c "for i in \$(seq $n); do
+      s=\$(kdig @$SHOP_RESOLVER q\$i-$base A +timeout=1 +retry=0 2>&1 | sed -nE 's/.*status: ([A-Z]+).*/\\1/p')
+      echo \"\$i \${s:-FAILED}\"; sleep 0.05; done >$CASE_DIR/stream.txt"
+  wait_until 10 bash -c "[ \$(grep -c NOERROR $CASE_DIR/stream.txt) -ge 5 ]" || FAILS+=("$MODE: stream did not start")
   serve_stop                                # the proxy is killed mid-run
   # A fail-open deployment ties its rules to the proxy's life; dnsfence's firewall does not.
   [ $MODE = unprotected ] && nsx $NS_VPN nft delete table inet dnsfence
-  lookup "${PROBES[1]}"; local during_rc=$LOOKUP_RC during_ms=$LOOKUP_MS
-  serve_start
-  lookup "${PROBES[2]}"
+  local kill_line; kill_line=$(($(stream_lines) + 1))
+  wait_until 10 bash -c "[ \$(grep -c . $CASE_DIR/stream.txt) -ge $((kill_line + 3)) ]" || FAILS+=("$MODE: stream stalled")
+  local restart_line; restart_line=$(($(stream_lines) + 1))
+  protect_server_redirect                   # the proxy (and, fail-open, its rules) come back
+  wait_until 15 bash -c "[ \$(grep -c . $CASE_DIR/stream.txt) -ge $n ]" || FAILS+=("$MODE: stream did not finish")
+  stop_bg stream
+  local during_ok during_fail after_ok
+  during_ok=$(sed -n "${kill_line},$((restart_line - 1))p" "$CASE_DIR/stream.txt" | grep -c NOERROR || true)
+  during_fail=$(sed -n "${kill_line},$((restart_line - 1))p" "$CASE_DIR/stream.txt" | grep -vc NOERROR || true)
+  after_ok=$(tail -n 5 "$CASE_DIR/stream.txt" | grep -c NOERROR || true)
+  PROBES+=("$(probe_name "s11-${MODE:0:1}g")")
+  lookup "${PROBES[-1]}"                    # glibc after the restart
   finish
-  EXTRA="before-kill=$before_rc during-kill=rc$during_rc/${during_ms}ms after-restart=$LOOKUP_RC"
-  check "lookup before the kill succeeded" eq "$before_rc" 0
+  EXTRA="stream=$n killed-at=#$kill_line restarted-at=#$restart_line answered-while-dead=$during_ok failed-while-dead=$during_fail last5-ok=$after_ok"
   if [ $MODE = unprotected ]; then
     EXTRA+=" (fail-open: rules removed with the proxy)"
-    check "after the kill the shop saw the probe" ge "$(seen_count shop "${PROBES[1]}")" 1
+    check "while the proxy was dead the shop got queries" ge "$(seen_count shop "${PROBES[@]}")" 1
   else
-    check "during the kill DNS failed closed" ne "$during_rc" 0
+    check "while the proxy was dead DNS failed closed" eq "$during_ok" 0
     check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
-    check "lookup after the restart succeeded" eq "$LOOKUP_RC" 0
+    check "lookups work again after the restart" eq "$after_ok" 5
+    check "glibc lookup after the restart" eq "$LOOKUP_RC" 0
   fi
   summary
 }
