@@ -56,6 +56,8 @@ start_bg() {
   ip netns exec "$ns" "$@" </dev/null >"$LAB_STATE/out/$name.out" 2>&1 &
   local pid=$!
   printf '%s %s\n' "$pid" "$1" >"$LAB_STATE/pids/$name"
+  mkdir -p "$LAB_STATE/cmds"
+  printf '%s' "$*" >"$LAB_STATE/cmds/$name"
 }
 
 # pid_alive PID: a live process (kill -0 also succeeds on zombies: pitfall 10).
@@ -76,6 +78,11 @@ recorded_pid() {
   exe=$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")
   want=$(basename "$(readlink -f "$(command -v "$prog")")")
   [ "$exe" = "$want" ] || [ "$exe" = ip ] || return 1
+  # ... with the very command line we gave it (after `ip netns exec NS`, or once exec'd).
+  local cmd have
+  cmd=$(cat "$LAB_STATE/cmds/$1" 2>/dev/null) || return 1
+  have=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+  case "${have% }" in "$cmd" | "ip netns exec "*" $cmd") ;; *) return 1 ;; esac
   echo "$pid"
 }
 
@@ -87,7 +94,7 @@ stop_bg() {
     for i in $(seq 40); do pid_alive "$pid" || break; sleep 0.05; done
     if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
-  rm -f "$LAB_STATE/pids/$1"
+  rm -f "$LAB_STATE/pids/$1" "$LAB_STATE/cmds/$1"
 }
 
 # stop_all_bg: stops every recorded process.

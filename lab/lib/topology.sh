@@ -85,9 +85,13 @@ NFT
 }
 
 # topology_down: deletes every lab namespace (and with it every link, rule and nft table in it).
+# Processes the lab did not record (an explorer's shell, a leftover of a crashed run) are not
+# killed: they are named, and keep their (now unnamed) namespace until they exit.
 topology_down() {
-  local ns
+  local ns left
   for ns in "${LAB_NAMESPACES[@]}"; do
+    left=$(ip netns pids "$ns" 2>/dev/null | paste -sd' ' -) || true
+    [ -n "$left" ] && log "warning: unrecorded processes still in $ns: $left (not killed)"
     ip netns del "$ns" 2>/dev/null || true
   done
   rm -rf /etc/netns/$NS_CLIENT
