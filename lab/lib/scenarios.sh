@@ -121,6 +121,8 @@ expect_protected() {  # no untrusted resolver saw a probe; the lookup succeeded 
   check "lookup succeeded" eq "$LOOKUP_RC" 0
   check "latency ${LOOKUP_MS} ms <= $LATENCY_LIMIT_MS ms (no fallback)" le "$LOOKUP_MS" $LATENCY_LIMIT_MS
   check "answer is the authority's ($LOOKUP_ADDR)" eq "$LOOKUP_ADDR" "$PROBE_ANSWER"
+  # Positive control: the probes were sent, and resolved on the trusted path.
+  check "the provider's resolver saw the probes" ge "$(seen_count provider "${PROBES[@]}")" 1
 }
 
 # probe_std [ZONE]: one glibc lookup and one kdig to the client's first resolver.
