@@ -51,6 +51,7 @@ apply_mode() {
     server-only) protect_server_redirect ;;
     protected) protect_server_redirect; [ "${CLIENT_GUARD:-no}" = yes ] && protect_client_guard ;;
     redirect) protect_server_redirect ;;
+    block) protect_server_block ;;
     ipv4-only) protect_server_redirect ipv4-only ;;
     tproxy) protect_server_tproxy || { SKIP_REASON="tproxy stand-in unavailable (no C compiler)"; return 1; } ;;
   esac
@@ -128,7 +129,7 @@ scenario_run() {
         case $SCEN_NUM in
           6 | 8) modes=(unprotected server-only protected) ;;
           7) modes=(unprotected ipv4-only protected) ;;
-          12) modes=(unprotected redirect tproxy) ;;
+          12) modes=(unprotected redirect tproxy block) ;;
         esac ;;
     *) usage ;;
   esac

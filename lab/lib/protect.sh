@@ -50,6 +50,26 @@ NFT
   nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
 }
 
+# protect_server_block: the paper's first remedy: forwarded DNS (and DoT) from VPN clients to
+# anything but the allowlist is rejected (ICMP unreachable / TCP reset, so clients fail at once
+# instead of timing out). No proxy involved; lookups to other resolvers fail by design.
+# Later: dnsfence firewall apply --config (profile server, mode block).
+protect_server_block() {
+  nsx $NS_VPN nft -f - <<NFT
+table inet dnsfence
+delete table inet dnsfence
+table inet dnsfence {
+  set allowlist { type ipv4_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST[*]}") } }
+  set allowlist6 { type ipv6_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST6[*]}") } }
+  chain forward { type filter hook forward priority filter; policy accept;
+    iifname "$WG_SERVER_IF" ip daddr != @allowlist meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
+    iifname "$WG_SERVER_IF" ip6 daddr != @allowlist6 meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
+  }
+}
+NFT
+  nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
+}
+
 # protect_server_tproxy: the same interception with TPROXY: the proxy receives each query still
 # addressed to the resolver the client asked, and answers from that address. The nft `tproxy`
 # statement is not terminal and, when no transparent socket listens, lets the packet through

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The paper's scenarios, sc_<number>, one function per scenario, called once per MODE by
 # scenario_run (case.sh): unprotected, then protected; 6 and 8 also "server-only" (only the
-# client-side guard stops a Type 1 leak), 7 "ipv4-only", 12 "redirect" and "tproxy".
+# client-side guard stops a Type 1 leak), 7 "ipv4-only", 12 "redirect", "tproxy" and "block".
 
 SCENARIOS=(
   "1 coffee_shop_marketing    DHCP pushes the shop's public resolver; its log collects the lookups (Type 2)"
@@ -15,7 +15,7 @@ SCENARIOS=(
   "9 doh_canary_ddr           DoH canary use-application-dns.net and DDR _dns.resolver.arpa"
   "10 allowlisted_resolver    a resolver the user chose stays reachable; others are redirected"
   "11 proxy_killed_fail_closed the proxy is killed mid-run: DNS fails closed, nothing leaks"
-  "12 interception_modes      both interception modes on the server: redirect (DNAT) and tproxy"
+  "12 interception_modes      both interception modes on the server, redirect (DNAT) and tproxy; and block"
   "13 poisoning               the shop's resolver forges answers"
 )
 LATENCY_LIMIT_MS=800   # glibc's fallback costs >= 1000 ms (timeout:1)
@@ -211,11 +211,25 @@ sc_11() {
   summary
 }
 
-sc_12() {  # modes: unprotected, redirect, tproxy
+sc_12() {  # modes: unprotected, redirect, tproxy, block
   prepare "$SHOP_RESOLVER"
   apply_mode || return 0
   begin
   probe_std
+  if [ $MODE = block ]; then
+    # The paper's blocking remedy, for comparison: no leak, but the shop's resolver is simply
+    # unreachable, so the lookup fails (at once: reject, not a silent drop).
+    kdig_lookup "$PUBLIC_RESOLVER" "$(probe_name s12-ba)"
+    local allowed=$KDIG_RCODE
+    finish
+    EXTRA="allowlisted-resolver=$allowed"
+    check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
+    check "the lookup failed (blocked)" ne "$LOOKUP_RC" 0
+    check "it failed at once (${LOOKUP_MS} ms, no timeout)" le "$LOOKUP_MS" $LATENCY_LIMIT_MS
+    check "the allowlisted resolver still answers" eq "$allowed" NOERROR
+    summary
+    return 0
+  fi
   local relay_before=0 killed_rc=-
   if [ $MODE = tproxy ]; then
     # Answers must come from the address the client asked (kdig and glibc accepted them above).
