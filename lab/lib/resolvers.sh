@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# Resolvers of the lab, all unbound with generated configs and `log-queries` to per-resolver log
+# files under $LAB_EVIDENCE/resolvers/ (the evidence), plus the probe zone's authority.
+#
+#   name      namespace      address(es)                 role
+#   auth      dfl-auth       192.0.2.53                  authority of leak.test (witness stand-in)
+#   shop      dfl-shop       10.10.0.1, 203.0.113.53,    coffee shop's resolver (LAN + public); poisons bank.leak.test
+#                            2001:db8:113::53
+#   hotel     dfl-shop       203.0.113.101               the hotel's per-guest resolver
+#   isp       dfl-isp        100.64.53.53                ISP resolver, Stealth: answers 203.0.113.0/24 only
+#   provider  dfl-provider   10.64.0.53                  the VPN provider's trusted resolver
+#   public    dfl-public     198.51.100.53               a "public" resolver the user chose (allowlisted)
+#   attacker  dfl-public     198.51.100.66               the stalker's resolver (a rented server)
+#   serve     dfl-vpn        10.8.0.1, fd00:8::1         stand-in for `dnsfence serve` (see protect.sh)
+
+# Untrusted resolvers: a probe name in any of their logs during a protected run is a leak.
+UNTRUSTED_RESOLVERS=(shop hotel isp attacker)
+ALL_RESOLVERS=(auth shop hotel isp provider public attacker serve)
+
+declare -A RESOLVER_NS=([auth]=$NS_AUTH [shop]=$NS_SHOP [hotel]=$NS_SHOP [isp]=$NS_ISP
+  [provider]=$NS_PROVIDER [public]=$NS_PUBLIC [attacker]=$NS_PUBLIC [serve]=$NS_VPN)
+declare -A RESOLVER_ADDR=([auth]=$AUTH_ADDR [shop]=$SHOP_RESOLVER [hotel]=$HOTEL_GUEST_RESOLVER
+  [isp]=$ISP_RESOLVER [provider]=$PROVIDER_RESOLVER [public]=$PUBLIC_RESOLVER
+  [attacker]=$ATTACKER_RESOLVER [serve]=$TUN_SERVER)
+
+resolver_log() { echo "$LAB_EVIDENCE/resolvers/$1.log"; }
+
+# unbound_conf NAME ADDR...: the common part of every instance; role-specific lines follow on stdin.
+unbound_conf() {
+  local name=$1 a; shift
+  local dir=$LAB_STATE/unbound/$name
+  mkdir -p "$dir"
+  {
+    cat <<CONF
+server:
+  verbosity: 0
+  use-syslog: no
+  logfile: "$(resolver_log "$name")"
+  log-time-ascii: yes
+  log-queries: yes
+  username: ""
+  chroot: ""
+  directory: "$dir"
+  pidfile: ""
+  interface-automatic: no
+  port: 53
+  do-ip6: $(case "$*" in *:*) echo yes ;; *) echo no ;; esac)
+  num-threads: 1
+  so-reuseport: no
+  module-config: "iterator"
+  qname-minimisation: no
+  access-control: 0.0.0.0/0 allow
+  access-control: ::/0 allow
+  outgoing-interface: $1
+  # RFC 6761 makes "test." locally served (NXDOMAIN) by default; the probe zone lives below it.
+  local-zone: "test." nodefault
+CONF
+    for a in "$@"; do echo "  interface: $a"; done
+    cat
+    printf 'remote-control:\n  control-enable: no\n'
+  } >"$dir/unbound.conf"
+  echo "$dir/unbound.conf"
+}
+
+# The recursive resolvers find the probe zone's authority through a stub zone (no root needed).
+stub_to_auth() {
+  printf 'stub-zone:\n  name: "%s."\n  stub-addr: %s\n' "$PROBE_ZONE" "$AUTH_ADDR"
+}
+
+resolver_start() {  # resolver_start NAME: writes the config of NAME and starts it
+  local name=$1 conf
+  case $name in
+    auth)
+      conf=$(unbound_conf auth $AUTH_ADDR <<CONF
+  # Every name under the probe zone answers $PROBE_ANSWER; the log records which resolver asked.
+  local-zone: "$PROBE_ZONE." redirect
+  local-data: "$PROBE_ZONE. 60 IN A $PROBE_ANSWER"
+CONF
+      ) ;;
+    shop)
+      conf=$(unbound_conf shop $SHOP_RESOLVER $LAN_GW $SHOP_RESOLVER6 <<CONF
+  # Poisoning (scenario 13): the shop forges the bank's address.
+  local-zone: "bank.$PROBE_ZONE." redirect
+  local-data: "bank.$PROBE_ZONE. 60 IN A $FORGED_ANSWER"
+  # What a real resolver answers for the DoH canary, and a DDR designation of the shop's own DoH.
+  local-zone: "use-application-dns.net." static
+  local-data: "use-application-dns.net. 60 IN A 203.0.113.80"
+  local-zone: "resolver.arpa." static
+  local-data: '_dns.resolver.arpa. 60 IN SVCB 1 doh.shop.example. alpn="h2" port=443'
+$(stub_to_auth)
+CONF
+      ) ;;
+    hotel) conf=$(stub_to_auth | unbound_conf hotel $HOTEL_GUEST_RESOLVER) ;;
+    attacker) conf=$(stub_to_auth | unbound_conf attacker $ATTACKER_RESOLVER) ;;
+    public) conf=$(stub_to_auth | unbound_conf public $PUBLIC_RESOLVER) ;;
+    provider) conf=$(stub_to_auth | unbound_conf provider $PROVIDER_RESOLVER) ;;
+    isp)
+      # A Stealth server: customers (the shop's public prefix) get answers; everyone else is
+      # logged and silently dropped (`access-control: deny` would drop before logging: pitfall 7).
+      conf=$(unbound_conf isp $ISP_RESOLVER <<CONF
+  access-control-view: 0.0.0.0/0 outsiders
+  access-control-view: $SHOP_WAN_NET customers
+$(stub_to_auth)
+view:
+  name: "outsiders"
+  local-zone: "." deny
+  # Views get unbound's default local zones too; "test." (static) would answer NXDOMAIN.
+  local-zone: "test." deny
+view:
+  name: "customers"
+  view-first: yes
+CONF
+      ) ;;
+    serve)
+      # Stand-in for `dnsfence serve --listen $SERVE_LISTEN --upstream $PROVIDER_RESOLVER:53`:
+      # forwards to the provider, answers the DoH canary NXDOMAIN and DDR NODATA itself.
+      conf=$(unbound_conf serve $TUN_SERVER $TUN_SERVER6 <<CONF
+  local-zone: "use-application-dns.net." always_nxdomain
+  local-zone: "resolver.arpa." always_nodata
+forward-zone:
+  name: "."
+  forward-addr: $PROVIDER_RESOLVER
+CONF
+      ) ;;
+    *) die "unknown resolver $name" ;;
+  esac
+  start_bg "unbound-$name" "${RESOLVER_NS[$name]}" unbound -d -p -c "$conf"
+}
+
+resolver_listening() {  # resolver_listening NAME: its UDP socket on port 53 is bound
+  nsx "${RESOLVER_NS[$1]}" ss -Hlun "sport = :53" | grep -q "${RESOLVER_ADDR[$1]}:53"
+}
+
+resolver_stop() { stop_bg "unbound-$1"; }
+
+resolvers_up() {
+  local r
+  mkdir -p "$LAB_EVIDENCE/resolvers"
+  for r in "${ALL_RESOLVERS[@]}"; do
+    [ "$r" = serve ] && continue  # needs the tunnel address: started by vpn_up
+    : >"$(resolver_log "$r")"
+    resolver_start "$r"
+  done
+  for r in "${ALL_RESOLVERS[@]}"; do
+    [ "$r" = serve ] && continue
+    wait_until 5 resolver_listening "$r" || die "resolver $r did not start: $(cat "$LAB_STATE/out/unbound-$r.out")"
+  done
+}

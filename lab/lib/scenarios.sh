@@ -1,0 +1,296 @@
+# shellcheck shell=bash
+# The paper's scenarios, sc_<number>, one function per scenario, called once per MODE by
+# scenario_run (case.sh): unprotected, then protected; 6 and 8 also "server-only" (only the
+# client-side guard stops a Type 1 leak), 7 "ipv4-only", 12 "redirect", "tproxy" and "block".
+
+SCENARIOS=(
+  "1 coffee_shop_marketing    DHCP pushes the shop's public resolver; its log collects the lookups (Type 2)"
+  "2 coffee_shop_sensitive    the same path; the shop's log shows the sensitive names"
+  "3 rogue_dhcp_stalking      a rogue DHCP server answers first and pushes the attacker's resolver"
+  "4 hotel_unique_resolver    each guest gets a unique resolver address"
+  "5 isp_stealth_resolver     the ISP's Stealth resolver logs and never answers; the client falls back"
+  "6 type1_lan_route          the LAN resolver's more specific route sends DNS outside the tunnel"
+  "7 ipv6                     the shop's resolver over IPv6 through the tunnel; IPv4-only rules miss it"
+  "8 split_tunnel             an excluded prefix contains the ISP's resolver"
+  "9 doh_canary_ddr           DoH canary use-application-dns.net and DDR _dns.resolver.arpa"
+  "10 allowlisted_resolver    a resolver the user chose stays reachable; others are redirected"
+  "11 proxy_killed_fail_closed the proxy is killed mid-run: DNS fails closed, nothing leaks"
+  "12 interception_modes      both interception modes on the server, redirect (DNAT) and tproxy; and block"
+  "13 poisoning               the shop's resolver forges answers"
+)
+LATENCY_LIMIT_MS=800   # glibc's fallback costs >= 1000 ms (timeout:1)
+
+sc_shop_type2() {  # scenarios 1 and 2: the shop's public resolver through the tunnel
+  local zone=$1
+  prepare "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std "$zone"
+  finish
+  local src; src=$(seen_sources shop "${PROBES[@]}")
+  EXTRA="shop-saw-from=${src:--}"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+    check "Type 2: the shop saw the VPN's address ($src)" eq "$src" "$VPN_WAN"
+    check "lookup succeeded" eq "$LOOKUP_RC" 0
+  else
+    expect_protected
+  fi
+  summary
+}
+sc_1() { sc_shop_type2 "$PROBE_ZONE"; }
+sc_2() {
+  sc_shop_type2 "dissident-news.$PROBE_ZONE"
+  if [ $MODE = unprotected ]; then
+    check "the shop's log shows the sensitive name" grep -q "dissident-news" "$CASE_DIR/shop.log"
+  fi
+}
+
+sc_3() {
+  prepare "$SHOP_RESOLVER" slow rogue
+  check "the rogue server answered first (lease: $LEASE)" grep -q "dns=\"$ATTACKER_RESOLVER\"" <<<"$LEASE"
+  apply_mode
+  begin
+  probe_std
+  finish
+  if [ $MODE = unprotected ]; then expect_leak attacker; else expect_protected; fi
+  summary
+}
+
+sc_4() {
+  prepare "$SHOP_RESOLVER" hotel
+  check "the guest got its own resolver (lease: $LEASE)" grep -q "dns=\"$HOTEL_GUEST_RESOLVER\"" <<<"$LEASE"
+  apply_mode
+  begin
+  probe_std
+  finish
+  if [ $MODE = unprotected ]; then expect_leak hotel; else expect_protected; fi
+  summary
+}
+
+sc_5() {
+  prepare "$ISP_RESOLVER,$SHOP_RESOLVER"
+  apply_mode
+  begin
+  capture_start isp $NS_ISP eth0 "port 53" $NS_INET $ISP_RESOLVER
+  probe_std
+  finish
+  capture_stop isp
+  local q a
+  q=$(grep -c "$VPN_WAN\.[0-9]* > $ISP_RESOLVER\.53:" "$CASE_DIR/isp.txt" || true)
+  a=$(grep -c "$ISP_RESOLVER\.53 > $VPN_WAN\." "$CASE_DIR/isp.txt" || true)
+  EXTRA="isp-queries-in=$q isp-answers-out=$a witness-saw=${WITNESS:--}"
+  if [ $MODE = unprotected ]; then
+    expect_leak isp
+    check "the ISP never answered the VPN's address" eq "$a" 0
+    check "the client fell back (latency ${LOOKUP_MS} ms >= 1000)" ge "$LOOKUP_MS" 1000
+    check "lookup succeeded via the fallback" eq "$LOOKUP_RC" 0
+    check "the witness saw only the fallback, not the Stealth ISP ($WITNESS)" \
+      bash -c "[ -n '$WITNESS' ] && ! grep -q '$ISP_RESOLVER' <<<'$WITNESS'"
+  else
+    expect_protected
+    check "no query reached the ISP" eq "$q" 0
+  fi
+  summary
+}
+
+sc_type1() {  # scenarios 6 and 8
+  prepare "$1"
+  [ -n "${2:-}" ] && ip -n $NS_CLIENT route add "$2" via $LAN_GW dev eth0
+  apply_mode
+  begin
+  probe_std
+  finish
+  local victim=$3 src
+  src=$(seen_sources "$victim" "${PROBES[@]}")
+  EXTRA="$victim-saw-from=${src:--}"
+  if [ $MODE = protected ]; then
+    expect_protected
+  else
+    expect_leak "$victim"
+    check "DNS left outside the tunnel ($OUTSIDE packets)" ge "$OUTSIDE" 1
+    check "Type 1: $victim saw a non-VPN address ($src)" ne "$src" "$VPN_WAN"
+  fi
+  ip -n $NS_CLIENT route del "${2:-none}" 2>/dev/null || true
+  summary
+}
+sc_6() { CLIENT_GUARD=yes sc_type1 "$LAN_GW" "" shop; }
+sc_8() { CLIENT_GUARD=yes sc_type1 "$ISP_RESOLVER" "$ISP_SPLIT_PREFIX" isp; }
+
+sc_9() {
+  prepare "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std
+  kdig_lookup "$SHOP_RESOLVER" use-application-dns.net A
+  local canary=$KDIG_RCODE canary_answer=$KDIG_ANSWER
+  kdig_lookup "$SHOP_RESOLVER" _dns.resolver.arpa SVCB
+  local ddr=$KDIG_RCODE ddr_answer=$KDIG_ANSWER
+  finish
+  local shop_canary; shop_canary=$(seen_count shop use-application-dns.net _dns.resolver.arpa)
+  EXTRA="canary=$canary${canary_answer:+($canary_answer)} ddr=$ddr${ddr_answer:+(answer)} shop-saw-canary/ddr=$shop_canary"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+    check "the canary resolves (automatic DoH stays on)" eq "$canary" NOERROR
+    check "DDR designates the shop's DoH server" ne "$ddr_answer" ""
+  else
+    expect_protected
+    check "the canary is NXDOMAIN" eq "$canary" NXDOMAIN
+    check "DDR has no designation" eq "$ddr_answer" ""
+    check "the shop saw neither canary nor DDR" eq "$shop_canary" 0
+  fi
+  summary
+}
+
+sc_10() {
+  prepare "$SHOP_RESOLVER"
+  client_set_resolvers "$PUBLIC_RESOLVER"   # the user's own choice, overriding DHCP
+  apply_mode
+  begin
+  PROBES=("$(probe_name "s10-${MODE:0:1}")" "$(probe_name "s10-${MODE:0:1}k")")
+  lookup "${PROBES[0]}"                       # to the allowlisted resolver
+  kdig_lookup "$SHOP_RESOLVER" "${PROBES[1]}"  # to one that is not
+  finish public serve
+  local pub; pub=$(seen_count public "${PROBES[0]}")
+  EXTRA="public-saw=$pub serve-intercepted=$(seen_count serve "${PROBES[@]}")"
+  check "the allowlisted resolver answered the user's lookup" ge "$pub" 1
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+  else
+    expect_protected
+    check "the allowlisted lookup was not intercepted" eq "$(seen_count serve "${PROBES[0]}")" 0
+    check "the other resolver's query was" ge "$(seen_count serve "${PROBES[1]}")" 1
+  fi
+  summary
+}
+
+# stream_count STATUS_REGEX [FROM_LINE]: answered lines of the lookup stream, from a line on.
+stream_count() { tail -n +"${2:-1}" "$CASE_DIR/stream.txt" 2>/dev/null | grep -cE " ($1)\$" || true; }
+stream_lines() { grep -c . "$CASE_DIR/stream.txt" 2>/dev/null || true; }
+
+sc_11() {
+  local n=30 base
+  prepare "$SHOP_RESOLVER"
+  protect_server_redirect   # both modes start protected; they differ in what the kill leaves
+  begin
+  base=$(probe_name "s11-${MODE:0:1}")
+  PROBES=()
+  for i in $(seq $n); do PROBES+=("q$i-$base"); done
+  # A stream of lookups from the client, one every 50 ms, each name unique, to the shop's resolver
+  # (the DHCP-pushed one); the proxy is killed while it runs, then restarted.
+  start_bg stream $NS_CLIENT bash -c "for i in \$(seq $n); do
+      s=\$(kdig @$SHOP_RESOLVER q\$i-$base A +timeout=1 +retry=0 2>&1 | sed -nE 's/.*status: ([A-Z]+).*/\\1/p')
+      echo \"\$i \${s:-FAILED}\"; sleep 0.05; done >$CASE_DIR/stream.txt"
+  wait_until 10 bash -c "[ \$(grep -c NOERROR $CASE_DIR/stream.txt) -ge 5 ]" || FAILS+=("$MODE: stream did not start")
+  serve_stop                                # the proxy is killed mid-run
+  # A fail-open deployment ties its rules to the proxy's life; dnsfence's firewall does not.
+  [ $MODE = unprotected ] && nsx $NS_VPN nft delete table inet dnsfence
+  local kill_line; kill_line=$(($(stream_lines) + 1))
+  wait_until 10 bash -c "[ \$(grep -c . $CASE_DIR/stream.txt) -ge $((kill_line + 3)) ]" || FAILS+=("$MODE: stream stalled")
+  local restart_line; restart_line=$(($(stream_lines) + 1))
+  protect_server_redirect                   # the proxy (and, fail-open, its rules) come back
+  wait_until 15 bash -c "[ \$(grep -c . $CASE_DIR/stream.txt) -ge $n ]" || FAILS+=("$MODE: stream did not finish")
+  stop_bg stream
+  local during_ok during_fail after_ok
+  during_ok=$(sed -n "${kill_line},$((restart_line - 1))p" "$CASE_DIR/stream.txt" | grep -c NOERROR || true)
+  during_fail=$(sed -n "${kill_line},$((restart_line - 1))p" "$CASE_DIR/stream.txt" | grep -vc NOERROR || true)
+  after_ok=$(tail -n 5 "$CASE_DIR/stream.txt" | grep -c NOERROR || true)
+  PROBES+=("$(probe_name "s11-${MODE:0:1}g")")
+  lookup "${PROBES[-1]}"                    # glibc after the restart
+  finish
+  EXTRA="stream=$n killed-at=#$kill_line restarted-at=#$restart_line answered-while-dead=$during_ok failed-while-dead=$during_fail last5-ok=$after_ok"
+  if [ $MODE = unprotected ]; then
+    EXTRA+=" (fail-open: rules removed with the proxy)"
+    check "while the proxy was dead the shop got queries" ge "$(seen_count shop "${PROBES[@]}")" 1
+  else
+    check "while the proxy was dead DNS failed closed" eq "$during_ok" 0
+    check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
+    check "lookups work again after the restart" eq "$after_ok" 5
+    check "glibc lookup after the restart" eq "$LOOKUP_RC" 0
+  fi
+  summary
+}
+
+sc_12() {  # modes: unprotected, redirect, tproxy, block
+  prepare "$SHOP_RESOLVER"
+  apply_mode || return 0
+  begin
+  probe_std
+  if [ $MODE = block ]; then
+    # The paper's blocking remedy, for comparison: no leak, but the shop's resolver is simply
+    # unreachable, so the lookup fails (at once: reject, not a silent drop).
+    kdig_lookup "$PUBLIC_RESOLVER" "$(probe_name s12-ba)"
+    local allowed=$KDIG_RCODE
+    finish
+    EXTRA="allowlisted-resolver=$allowed"
+    check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
+    check "the lookup failed (blocked)" ne "$LOOKUP_RC" 0
+    check "it failed at once (${LOOKUP_MS} ms, no timeout)" le "$LOOKUP_MS" $LATENCY_LIMIT_MS
+    check "the allowlisted resolver still answers" eq "$allowed" NOERROR
+    summary
+    return 0
+  fi
+  local relay_before=0 killed_rc=-
+  if [ $MODE = tproxy ]; then
+    # Answers must come from the address the client asked (kdig and glibc accepted them above).
+    relay_before=$(grep -c " $SHOP_RESOLVER:53 answered" "$LAB_STATE/out/serve-tproxy.out" || true)
+    # Fail closed: with the transparent proxy gone, tproxy lets packets through; the forward
+    # chain must still keep them from the shop.
+    tproxy_relay_stop
+    PROBES+=("$(probe_name s12-tk)")
+    local rc=$LOOKUP_RC ms=$LOOKUP_MS addr=$LOOKUP_ADDR
+    lookup "${PROBES[2]}"; killed_rc=$LOOKUP_RC
+    LOOKUP_RC=$rc LOOKUP_MS=$ms LOOKUP_ADDR=$addr   # the result line reports the first lookup
+    cp "$LAB_STATE/out/serve-tproxy.out" "$CASE_DIR/tproxy-relay.log" 2>/dev/null || true
+  fi
+  finish
+  EXTRA="shop-saw-from=$(seen_sources shop "${PROBES[@]}" | sed 's/^$/-/')"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+  else
+    expect_protected
+    if [ $MODE = tproxy ]; then
+      EXTRA+=" relay-answered-as-$SHOP_RESOLVER=$relay_before relay-killed-lookup=rc$killed_rc"
+      check "the relay answered as the original resolver" ge "$relay_before" 2
+      check "with the relay killed, DNS failed closed" ne "$killed_rc" 0
+    fi
+  fi
+  summary
+}
+
+sc_13() {
+  prepare "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std "bank.$PROBE_ZONE"
+  finish
+  EXTRA="answer=$LOOKUP_ADDR poisoned=$([ "$LOOKUP_ADDR" = "$FORGED_ANSWER" ] && echo yes || echo no)"
+  if [ $MODE = unprotected ]; then
+    expect_leak shop
+    check "the client got the forged address" eq "$LOOKUP_ADDR" "$FORGED_ANSWER"
+  else
+    expect_protected
+  fi
+  summary
+}
+
+sc_7() {  # modes: unprotected, ipv4-only, protected
+  prepare "$SHOP_RESOLVER"
+  # The shop also announces its resolver's IPv6 address (as a router advertisement's RDNSS
+  # would); the tunnel carries IPv6 too.
+  client_set_resolvers "$SHOP_RESOLVER6" "$SHOP_RESOLVER"
+  apply_mode
+  begin
+  probe_std
+  finish
+  local src; src=$(seen_sources shop "${PROBES[@]}")
+  EXTRA="shop-saw-from=${src:--}"
+  if [ $MODE = protected ]; then
+    expect_protected
+  else
+    expect_leak shop
+    check "the shop saw the VPN's IPv6 address ($src)" eq "$src" "$VPN_WAN6"
+  fi
+  summary
+}
+
