@@ -96,12 +96,11 @@ int serve(const ServeOptions& o) {
   if (metrics_api) metrics_api->start();
   const std::string status = "serving " + config.zone.zone.to_text() + " on " + join(server.bound()) + ", API on " +
                              config.api.address.to_text() + ":" + std::to_string(api.port());
-  std::cerr << "dnsfence witness: " << status << (config.key.empty() ? " (random key for this process)" : "")
-            << std::endl;
+  std::cerr << "dnsfence witness: " << status << (config.key.empty() ? " (random key for this process)" : "") << "\n";
   common::notify_ready(status.c_str());
   server.run(stop_fd);
   common::notify_stopping();
-  std::cerr << "dnsfence witness: stopping" << std::endl;
+  std::cerr << "dnsfence witness: stopping\n";
   api.stop();
   if (metrics_api) metrics_api->stop();
   ::close(stop_fd);

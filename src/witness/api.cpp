@@ -122,8 +122,9 @@ Api::Api(ApiContext ctx, const Endpoint& listen, Routes routes) : impl_(std::mak
     s.Get(R"(/runs/([^/]+))",
           [ctx](const httplib::Request& req, httplib::Response& res) { get_run(ctx, req.matches[1].str(), res); });
   }
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) { error(res, 500, "internal error"); });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+    error(res, 500, "internal error");
+  });
   const std::string host = listen.address.to_text();
   if (listen.port == 0) {
     const int port = s.bind_to_any_port(host);

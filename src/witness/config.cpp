@@ -74,8 +74,11 @@ std::vector<NsHost> ns_set(const Checker& c, const toml::node& n, const std::str
       } else if (k.str() == "addresses") {
         h.addresses = c.addresses(v, key + ".addresses");
         for (const auto& a : h.addresses) {
-          if ((family == 4 && a.v6) || (family == 6 && !a.v6))
-            c.fail(&v, key + ".addresses: only IPv" + std::to_string(family) + " addresses belong in " + key);
+          if ((family == 4 && a.v6) || (family == 6 && !a.v6)) {
+            std::string why = key;
+            why += ".addresses: only IPv" + std::to_string(family) + " addresses belong in ";
+            c.fail(&v, why += key);
+          }
         }
       } else {
         c.fail(&v, key + ": unknown key \"" + std::string(k.str()) + "\"");
