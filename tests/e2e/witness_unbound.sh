@@ -3,7 +3,7 @@
 # this script creates and removes. It shows that the witness records the resolver's egress address
 # (never the client's), that the TXT evidence says the same in-band, that a forged token is never
 # recorded, and that a query sent to a "stealth" resolver (logs, never forwards, never answers)
-# leaves no record at all. Also exercises UDP+TCP over IPv4 and IPv6, metrics and SIGTERM.
+# leaves no record at all. Also exercises UDP+TCP over IPv4 and IPv6, metrics, sd_notify and SIGTERM.
 #
 #   client 10.53.1.2 --- 10.53.1.1 resolver 198.51.100.2 / fd00:53:1::2 --- 198.51.100.53 / fd00:53:1::53 auth
 #   client 10.53.2.2 --- 10.53.2.1 stealth  192.0.2.2                      --- 192.0.2.53                   auth
@@ -26,7 +26,7 @@ fail() {
 }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-for tool in ip unbound kdig jq curl; do
+for tool in ip unbound kdig jq curl /usr/bin/python3; do
   command -v "$tool" >/dev/null || { echo "skipped: $tool missing"; exit 77; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (network namespaces)"; exit 77; }
@@ -168,11 +168,25 @@ chmod 755 "$TMP"
 topology
 write_configs
 
-start witness dfw-auth "$BIN" witness serve --config "$TMP/witness.toml" --key-file "$TMP/witness.key"
+# A stand-in for systemd's notify socket: it logs each sd_notify datagram, exits by itself.
+start notify dfw-auth /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(1)
+end = time.time() + 50
+while time.time() < end:
+    try: m = s.recv(4096).decode()
+    except socket.timeout: continue
+    print(m.replace("\n", " "), flush=True)
+    if "STOPPING=1" in m: break
+' "$TMP/notify.sock"
+wait_for 5 "the notify socket" test -S "$TMP/notify.sock"
+NOTIFY_SOCKET="$TMP/notify.sock" start witness dfw-auth "$BIN" witness serve --config "$TMP/witness.toml" \
+  --key-file "$TMP/witness.key"
 in_ns dfw-auth "$BIN" witness serve --config "$TMP/witness.toml" --check-config >/dev/null || fail "--check-config"
 start resolver dfw-resolver unbound -d -c "$TMP/resolver.conf"
 start stealth dfw-stealth unbound -d -c "$TMP/stealth.conf"
 wait_for 10 "the witness API" in_ns dfw-auth curl -sf "$API/healthz"
+wait_for 5 "READY=1 from the witness" grep -q "READY=1" "$TMP/notify.log"
 wait_for 10 "the resolver" sh -c "ip netns exec dfw-client kdig +timeout=1 +retry=0 @10.53.1.1 $ZONE SOA | grep -q NOERROR"
 wait_for 10 "the stealth resolver" grep -q "start of service" "$TMP/stealth.log"
 log "topology, witness and both resolvers up after ${SECONDS}s"
@@ -226,4 +240,5 @@ rc=0
 wait "$PID_witness" || rc=$?
 [ $rc -eq 0 ] || fail "witness exited $rc on SIGTERM"
 grep -q "stopping" "$TMP/witness.log" || fail "no clean shutdown message"
+wait_for 5 "STOPPING=1 from the witness" grep -q "STOPPING=1" "$TMP/notify.log"
 log "PASS in ${SECONDS}s"
