@@ -26,10 +26,10 @@ ZoneConfig zone() {
   return z;
 }
 
-// Sends one UDP query to 127.0.0.1:port; returns the reply (empty on a 2 s timeout).
-std::vector<std::uint8_t> udp_query(std::uint16_t port, const std::vector<std::uint8_t>& q) {
+// Sends one UDP query to 127.0.0.1:port; returns the reply (empty after `wait_ms` without one).
+std::vector<std::uint8_t> udp_query(std::uint16_t port, const std::vector<std::uint8_t>& q, int wait_ms = 2000) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  timeval tv{2, 0};
+  timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -86,6 +86,35 @@ TEST(WitnessApi, CreateQueryAndReadResults) {
   EXPECT_EQ(text.find("127.0.0.1"), std::string::npos);  // no client addresses in metrics
 
   api.stop();
+  const std::uint64_t one = 1;
+  ASSERT_EQ(::write(stop, &one, sizeof one), 8);
+  dns.join();
+  ::close(stop);
+}
+
+TEST(WitnessServer, DelaysAndNoReply) {
+  testing::FakeClock clock;
+  Store store(StoreLimits{}, clock);
+  const Key key(std::vector<std::uint8_t>(32, 7));
+  const ZoneConfig z = zone();
+  common::Registry registry;
+  WitnessMetrics metrics(registry);
+  const Responder responder(z, key, store);
+  Server server(responder, {Endpoint{IpAddress::from_text("127.0.0.1").value(), 0}}, ServerLimits{}, metrics);
+  const int stop = ::eventfd(0, EFD_CLOEXEC);
+  std::thread dns([&] { server.run(stop); });
+  const std::uint16_t port = server.bound()[0].port;
+  const std::string probe = encode_token(key, Token{store.create().value().id, 1}) + ".witness.test";
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto delayed = udp_query(port, dns::testing::query("delay-300." + probe));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(delayed.empty());
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(udp_query(port, dns::testing::query("noreply." + probe), 500).empty());
+  EXPECT_EQ(metrics.queries[static_cast<std::size_t>(Outcome::NoReply)]->value(), 1U);
+
   const std::uint64_t one = 1;
   ASSERT_EQ(::write(stop, &one, sizeof one), 8);
   dns.join();
