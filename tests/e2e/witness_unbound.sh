@@ -97,6 +97,12 @@ max_resolvers_per_run = 8
 [[witness.ns]]
 name = "ns1.$ZONE"
 addresses = ["198.51.100.53", "fd00:53:1::53"]
+[[witness.ns_v4]]
+name = "ns4.$ZONE"
+addresses = ["198.51.100.53"]
+[[witness.ns_v6]]
+name = "ns6.$ZONE"
+addresses = ["fd00:53:1::53"]
 TOML
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/witness.key"
   local common="do-daemonize: no
@@ -115,6 +121,7 @@ server:
   logfile: "$TMP/resolver.log"
   interface: 10.53.1.1
   outgoing-interface: 198.51.100.2
+  outgoing-interface: fd00:53:1::2
   access-control: 10.53.1.0/24 allow
 stub-zone:
   name: "$ZONE"
@@ -234,7 +241,21 @@ res=$(results "$RUN")
 [ "$(jq -r '.resolvers[1].transports | join(",")' <<<"$res")" = "tcp" ] || fail "transports: $res"
 log "direct: TCP over IPv6 recorded with in-band evidence; noreply never answered"
 
-# 5. SIGTERM: a clean shutdown.
+# 5. The IPv6-only name server set: unbound asks over IPv4 (its stub address), is referred to
+#    ns6 (AAAA glue only), and must come back over IPv6; the IPv4-only set is answered at once.
+run3=$(api new-run --json)
+RUN3=$(jq -r .run <<<"$run3")
+[ "$(dig_client @10.53.1.1 +short A "$(jq -r '.probes_v6[0]' <<<"$run3")")" = "192.0.2.80" ] || fail "v6-only probe"
+[ "$(results "$RUN3" | jq -r '[.resolvers[].address] | join(",")')" = "fd00:53:1::2" ] ||
+  fail "v6-only probe recorded: $(results "$RUN3")"
+[ "$(dig_client @10.53.1.1 +short A "$(jq -r '.probes_v4[0]' <<<"$run3")")" = "192.0.2.80" ] || fail "v4-only probe"
+[ "$(results "$RUN3" | jq -r '[.resolvers[].address] | join(",")')" = "fd00:53:1::2,198.51.100.2" ] ||
+  fail "v4-only probe recorded: $(results "$RUN3")"
+in_ns dfw-auth curl -sf "$API/metrics" | grep -q 'dnsfence_witness_queries_total{outcome="referral"} [1-9]' ||
+  fail "no referral counted"
+log "family-only sets: the v6 probe came over IPv6 after a referral, the v4 probe over IPv4"
+
+# 6. SIGTERM: a clean shutdown.
 kill -TERM "$PID_witness"
 rc=0
 wait "$PID_witness" || rc=$?
