@@ -1,5 +1,7 @@
 #include "witness/server.hpp"
 
+#include "witness/udp.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,37 +22,6 @@ using Steady = std::chrono::steady_clock;
 constexpr std::size_t kMaxMessage = 65535;
 constexpr int kUdpBurst = 64;  // datagrams per socket per wake-up, so TCP is never starved
 
-socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& ss) noexcept {
-  std::memset(&ss, 0, sizeof ss);
-  if (e.address.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(e.port);
-    std::memcpy(&s6->sin6_addr, e.address.bytes.data(), 16);
-    return sizeof(sockaddr_in6);
-  }
-  auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-  s4->sin_family = AF_INET;
-  s4->sin_port = htons(e.port);
-  std::memcpy(&s4->sin_addr, e.address.bytes.data(), 4);
-  return sizeof(sockaddr_in);
-}
-
-Endpoint from_sockaddr(const sockaddr_storage& ss) noexcept {
-  Endpoint e;
-  if (ss.ss_family == AF_INET6) {
-    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    e.address.v6 = true;
-    std::memcpy(e.address.bytes.data(), &s6->sin6_addr, 16);
-    e.port = ntohs(s6->sin6_port);
-  } else {
-    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    std::memcpy(e.address.bytes.data(), &s4->sin_addr, 4);
-    e.port = ntohs(s4->sin_port);
-  }
-  return e;
-}
-
 int open_socket(const Endpoint& e, int type) {
   const int fd = ::socket(e.address.v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const auto fail = [&](const char* what) {
@@ -64,6 +35,7 @@ int open_socket(const Endpoint& e, int type) {
   if (type == SOCK_STREAM && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail("SO_REUSEADDR");
   sockaddr_storage ss{};
   const socklen_t len = to_sockaddr(e, ss);
+  if (type == SOCK_DGRAM && !enable_pktinfo(fd, e.address.v6)) fail("IP_PKTINFO");
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) fail("bind");
   if (type == SOCK_STREAM && ::listen(fd, 64) != 0) fail("listen");
   return fd;
@@ -99,6 +71,7 @@ struct Server::State {
     int fd = -1;
     std::uint64_t generation = 0;  // TCP: the connection it belongs to; UDP: 0
     Endpoint peer;
+    LocalAddress local;  // UDP: reply from the address the query was sent to
     std::vector<std::uint8_t> reply;
     bool operator>(const Pending& o) const noexcept { return due > o.due; }
   };
@@ -112,7 +85,8 @@ struct Server::State {
   std::unordered_map<int, Conn> conns;
   std::uint64_t next_generation = 1;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
-  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxMessage + 2);
+  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxMessage);
+  std::vector<std::uint8_t> framed = std::vector<std::uint8_t>(kMaxMessage + 2);  // TCP: length + message
   std::vector<std::uint8_t> in = std::vector<std::uint8_t>(kMaxMessage);
 
   State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(l), metrics(m) {}
@@ -120,8 +94,9 @@ struct Server::State {
   void on_udp(int fd);
   void on_accept(int fd);
   void on_tcp(int fd);
-  void handle(std::span<const std::uint8_t> query, const Peer& peer, int fd, std::uint64_t generation);
-  void send_reply(int fd, const Endpoint& peer, bool tcp, std::span<const std::uint8_t> reply) noexcept;
+  void handle(std::span<const std::uint8_t> query, const Peer& peer, const LocalAddress& local, int fd,
+              std::uint64_t generation);
+  void send_tcp(int fd, std::span<const std::uint8_t> reply) noexcept;
   void close_conn(int fd) noexcept;
   void fire_due(Steady::time_point now);
   void expire_idle(Steady::time_point now);
@@ -134,49 +109,43 @@ Server::State::~State() {
   for (const auto& [fd, conn] : conns) ::close(fd);
 }
 
-void Server::State::send_reply(int fd, const Endpoint& peer, bool is_tcp,
-                               std::span<const std::uint8_t> reply) noexcept {
-  if (is_tcp) {
-    // One buffer with the length prefix, so a reply is never split across two segments needlessly.
-    std::vector<std::uint8_t> framed(reply.size() + 2);
-    framed[0] = static_cast<std::uint8_t>(reply.size() >> 8);
-    framed[1] = static_cast<std::uint8_t>(reply.size());
-    std::memcpy(framed.data() + 2, reply.data(), reply.size());
-    const ssize_t n = ::send(fd, framed.data(), framed.size(), MSG_NOSIGNAL);
-    if (n != static_cast<ssize_t>(framed.size())) close_conn(fd);  // a stalled reader loses its connection
-    return;
-  }
-  sockaddr_storage ss{};
-  const socklen_t len = to_sockaddr(peer, ss);
-  (void)::sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+void Server::State::send_tcp(int fd, std::span<const std::uint8_t> reply) noexcept {
+  // One buffer with the length prefix, so a reply is never split across two segments needlessly.
+  framed[0] = static_cast<std::uint8_t>(reply.size() >> 8);
+  framed[1] = static_cast<std::uint8_t>(reply.size());
+  std::memcpy(framed.data() + 2, reply.data(), reply.size());
+  const ssize_t n = ::send(fd, framed.data(), reply.size() + 2, MSG_NOSIGNAL);
+  if (n != static_cast<ssize_t>(reply.size() + 2)) close_conn(fd);  // a stalled reader loses its connection
 }
 
-void Server::State::handle(std::span<const std::uint8_t> query, const Peer& peer, int fd, std::uint64_t generation) {
+void Server::State::handle(std::span<const std::uint8_t> query, const Peer& peer, const LocalAddress& local, int fd,
+                           std::uint64_t generation) {
   const Decision d = responder.respond(query, peer, std::span<std::uint8_t>(out.data(), kMaxMessage));
   metrics.queries[static_cast<std::size_t>(d.outcome)]->inc();
   if (d.cap_dropped) metrics.records_dropped->inc();
   if (d.reply_size == 0) return;
   const auto reply = std::span<const std::uint8_t>(out.data(), d.reply_size);
   if (d.delay_ms == 0) {
-    send_reply(fd, peer.endpoint, peer.transport == dns::Transport::Tcp, reply);
+    if (peer.transport == dns::Transport::Tcp) {
+      send_tcp(fd, reply);
+    } else {
+      send_to(fd, peer.endpoint, local, reply);
+    }
     return;
   }
   if (pending.size() >= limits.max_pending_delays) {
     metrics.delays_dropped->inc();
     return;
   }
-  pending.push(Pending{Steady::now() + std::chrono::milliseconds(d.delay_ms), fd, generation, peer.endpoint,
+  pending.push(Pending{Steady::now() + std::chrono::milliseconds(d.delay_ms), fd, generation, peer.endpoint, local,
                        std::vector<std::uint8_t>(reply.begin(), reply.end())});
 }
 
 void Server::State::on_udp(int fd) {
   for (int i = 0; i < kUdpBurst; ++i) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    const ssize_t n = ::recvfrom(fd, in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&ss), &len);
-    if (n < 0) return;  // EAGAIN, or a transient error: poll again
-    handle(std::span<const std::uint8_t>(in.data(), static_cast<std::size_t>(n)),
-           Peer{from_sockaddr(ss), dns::Transport::Udp}, fd, 0);
+    const auto d = receive(fd, in);
+    if (!d) return;  // EAGAIN, or a transient error: poll again
+    handle(std::span<const std::uint8_t>(in.data(), d->size), Peer{d->peer, dns::Transport::Udp}, d->local, fd, 0);
   }
 }
 
@@ -214,7 +183,7 @@ void Server::State::on_tcp(int fd) {
     const std::vector<std::uint8_t> message(buffer.begin() + 2,
                                             buffer.begin() + 2 + static_cast<std::ptrdiff_t>(length));
     buffer.erase(buffer.begin(), buffer.begin() + 2 + static_cast<std::ptrdiff_t>(length));
-    handle(message, Peer{peer, dns::Transport::Tcp}, fd, generation);
+    handle(message, Peer{peer, dns::Transport::Tcp}, LocalAddress{}, fd, generation);
   }
 }
 
@@ -226,9 +195,9 @@ void Server::State::fire_due(Steady::time_point now) {
   while (!pending.empty() && pending.top().due <= now) {
     const Pending& p = pending.top();
     if (p.generation == 0) {
-      send_reply(p.fd, p.peer, false, p.reply);
+      send_to(p.fd, p.peer, p.local, p.reply);
     } else if (auto it = conns.find(p.fd); it != conns.end() && it->second.generation == p.generation) {
-      send_reply(p.fd, p.peer, true, p.reply);  // only if the same connection is still open
+      send_tcp(p.fd, p.reply);  // only if the same connection is still open
     }
     pending.pop();
   }

@@ -5,7 +5,7 @@
 # recorded, and that a query sent to a "stealth" resolver (logs, never forwards, never answers)
 # leaves no record at all. Also exercises UDP+TCP over IPv4 and IPv6, metrics, sd_notify and SIGTERM.
 #
-#   client 10.53.1.2 --- 10.53.1.1 resolver 198.51.100.2 / fd00:53:1::2 --- 198.51.100.53 / fd00:53:1::53 auth
+#   client 10.53.1.2 --- 10.53.1.1 resolver 198.51.100.2 / fd00:53:1::2 --- 198.51.100.53 (+.54) / fd00:53:1::53 auth
 #   client 10.53.2.2 --- 10.53.2.1 stealth  192.0.2.2                      --- 192.0.2.53                   auth
 #
 # Usage: witness_unbound.sh PATH/TO/dnsfence      (root; exits 77 = skipped when tools are missing)
@@ -82,13 +82,14 @@ topology() {
   link dfw-client dfwc-s 10.53.2.2/24 dfw-stealth dfws-c 10.53.2.1/24
   link dfw-resolver dfwr-a 198.51.100.2/24 dfw-auth dfwa-r 198.51.100.53/24 fd00:53:1::2/64 fd00:53:1::53/64
   link dfw-stealth dfws-a 192.0.2.2/24 dfw-auth dfwa-s 192.0.2.53/24
+  in_ns dfw-auth ip addr add 198.51.100.54/24 dev dfwa-r  # a secondary address on the same link
 }
 
 write_configs() {
   cat >"$TMP/witness.toml" <<TOML
 [witness]
 zone = "$ZONE"
-listen = ["198.51.100.53:53", "[fd00:53:1::53]:53", "192.0.2.53:53"]
+listen = ["0.0.0.0:53", "[::]:53"]  # wildcards: replies must still leave from the address asked
 api = "127.0.0.1:8053"
 answer_a = ["192.0.2.80"]
 run_ttl = 300
@@ -231,7 +232,10 @@ dig_client @10.53.1.1 +short A "$(jq -r '.probes[2]' <<<"$run")" >/dev/null
 [ "$(results "$RUN2" | jq '.resolvers | length')" = 0 ] || fail "stealth probe left a record: $(results "$RUN2")"
 log "stealth path: the stealth server logged the probe; the witness recorded nothing"
 
-# 4. The witness directly over TCP and IPv6 (its own sockets), and the noreply label.
+# 4. The witness directly: UDP to its secondary address (the reply must come from it, or kdig
+#    drops it), TCP over IPv6, and the noreply label.
+in_ns dfw-resolver kdig +timeout=2 +retry=0 @198.51.100.54 "$ZONE" SOA | grep -q NOERROR ||
+  fail "no reply from the secondary address (IP_PKTINFO)"
 tcp6=$(in_ns dfw-resolver kdig +tcp +short @fd00:53:1::53 TXT "$(jq -r '.probes[3]' <<<"$run")")
 grep -q '"resolver=fd00:53:1::2" "port=[0-9]*" "transport=tcp"' <<<"$tcp6" || fail "TCP/IPv6 evidence: $tcp6"
 in_ns dfw-resolver kdig +timeout=1 +retry=0 @198.51.100.53 A "noreply.$PROBE" >/dev/null 2>&1 &&
