@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <queue>
 #include <system_error>
 #include <unordered_map>
@@ -54,6 +55,8 @@ WitnessMetrics::WitnessMetrics(common::Registry& r) {
                               "Delayed replies not sent because max_pending_delays were waiting");
   tcp_refused = &r.counter("dnsfence_witness_tcp_refused_total",
                            "TCP connections closed at once because max_tcp_connections were open");
+  out_of_memory =
+      &r.counter("dnsfence_witness_out_of_memory_total", "Packets or connections dropped because memory ran out");
   runs_active = &r.gauge("dnsfence_witness_runs_active", "Runs alive (not expired)");
   runs_created = &r.counter("dnsfence_witness_runs_created_total", "Runs created through the API");
   runs_refused = &r.counter("dnsfence_witness_runs_refused_total", "Run creations refused: max_runs alive");
@@ -180,10 +183,10 @@ void Server::State::on_tcp(int fd) {
     if (buffer.size() < 2) return;
     const std::size_t length = (static_cast<std::size_t>(buffer[0]) << 8) | buffer[1];
     if (buffer.size() < 2 + length) return;
-    const std::vector<std::uint8_t> message(buffer.begin() + 2,
-                                            buffer.begin() + 2 + static_cast<std::ptrdiff_t>(length));
+    std::memcpy(in.data(), buffer.data() + 2, length);  // `in` holds 65535: no allocation per message
     buffer.erase(buffer.begin(), buffer.begin() + 2 + static_cast<std::ptrdiff_t>(length));
-    handle(message, Peer{peer, dns::Transport::Tcp}, LocalAddress{}, fd, generation);
+    handle(std::span<const std::uint8_t>(in.data(), length), Peer{peer, dns::Transport::Tcp}, LocalAddress{}, fd,
+           generation);
   }
 }
 
@@ -254,12 +257,18 @@ void Server::run(int stop_fd) {
     const std::size_t tcp_end = udp_end + s.tcp.size();
     for (std::size_t i = 1; n > 0 && i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
-      if (i < udp_end) {
-        s.on_udp(fds[i].fd);
-      } else if (i < tcp_end) {
-        s.on_accept(fds[i].fd);
-      } else if (s.conns.contains(fds[i].fd)) {
-        s.on_tcp(fds[i].fd);
+      try {
+        if (i < udp_end) {
+          s.on_udp(fds[i].fd);
+        } else if (i < tcp_end) {
+          s.on_accept(fds[i].fd);
+        } else if (s.conns.contains(fds[i].fd)) {
+          s.on_tcp(fds[i].fd);
+        }
+      } catch (const std::bad_alloc&) {
+        // Out of memory for a connection buffer or a delayed reply: that packet is lost, the
+        // server keeps serving (every container operation above leaves its state intact).
+        s.metrics.out_of_memory->inc();
       }
     }
     const auto now = Steady::now();

@@ -21,6 +21,7 @@ struct WitnessMetrics {
   common::Counter* records_dropped = nullptr;  // probes of a live run beyond max_resolvers_per_run
   common::Counter* delays_dropped = nullptr;   // delayed replies beyond max_pending_delays
   common::Counter* tcp_refused = nullptr;      // connections beyond max_tcp_connections
+  common::Counter* out_of_memory = nullptr;    // packets dropped because an allocation failed
   common::Gauge* runs_active = nullptr;
   common::Counter* runs_created = nullptr;
   common::Counter* runs_refused = nullptr;  // create requests refused because max_runs are live
