@@ -1,0 +1,147 @@
+#include "witness/token.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace dnsfence::witness {
+namespace {
+
+constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
+constexpr std::size_t kMacBytes = kTokenBytes - 10;
+constexpr std::string_view kDomain = "dnsfence-witness-token-v1";
+
+using Raw = std::array<std::uint8_t, kTokenBytes>;
+
+int base32_value(std::uint8_t c) noexcept {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= '2' && c <= '7') return c - '2' + 26;
+  return -1;
+}
+
+// HMAC-SHA256(key, domain || run || probe), the first kMacBytes octets. False if OpenSSL fails.
+bool mac(const Key& key, const std::uint8_t* body, std::array<std::uint8_t, kMacBytes>& out) noexcept {
+  std::array<std::uint8_t, kDomain.size() + 10> input{};
+  std::memcpy(input.data(), kDomain.data(), kDomain.size());
+  std::memcpy(input.data() + kDomain.size(), body, 10);
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> full{};
+  unsigned int length = 0;
+  const auto k = key.bytes();
+  if (HMAC(EVP_sha256(), k.data(), static_cast<int>(k.size()), input.data(), input.size(), full.data(), &length) ==
+      nullptr)
+    return false;
+  std::memcpy(out.data(), full.data(), kMacBytes);
+  return true;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string RunId::to_text() const {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  std::string out;
+  for (const std::uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0x0f];
+  }
+  return out;
+}
+
+std::expected<RunId, std::string_view> RunId::from_text(std::string_view text) noexcept {
+  if (text.size() != 16) return std::unexpected("a run id is 16 hex digits");
+  RunId id;
+  for (std::size_t i = 0; i < 8; ++i) {
+    const int hi = hex_value(text[2 * i]);
+    const int lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::unexpected("a run id is 16 hex digits");
+    id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  return id;
+}
+
+RunId RunId::random() {
+  RunId id;
+  if (RAND_bytes(id.bytes.data(), static_cast<int>(id.bytes.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return id;
+}
+
+std::size_t RunIdHash::operator()(const RunId& id) const noexcept {
+  std::uint64_t v = 0;
+  std::memcpy(&v, id.bytes.data(), sizeof v);  // already uniformly random
+  return static_cast<std::size_t>(v);
+}
+
+Key::Key(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {
+  if (bytes_.size() < kMinKeyBytes)
+    throw std::invalid_argument("witness key too short: need at least " + std::to_string(kMinKeyBytes) + " octets");
+}
+
+Key Key::random() {
+  std::vector<std::uint8_t> bytes(32);
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  return Key(std::move(bytes));
+}
+
+std::string encode_token(const Key& key, const Token& token) {
+  Raw raw{};
+  std::memcpy(raw.data(), token.run.bytes.data(), 8);
+  raw[8] = static_cast<std::uint8_t>(token.probe >> 8);
+  raw[9] = static_cast<std::uint8_t>(token.probe);
+  std::array<std::uint8_t, kMacBytes> m{};
+  if (!mac(key, raw.data(), m)) throw std::runtime_error("HMAC-SHA256 failed");
+  std::memcpy(raw.data() + 10, m.data(), kMacBytes);
+  std::string out;
+  // 20 octets = 160 bits = 32 groups of 5 bits: no padding.
+  for (std::size_t bit = 0; bit < kTokenBytes * 8; bit += 5) {
+    unsigned v = 0;
+    for (std::size_t i = 0; i < 5; ++i) v = (v << 1) | ((raw[(bit + i) / 8] >> (7 - (bit + i) % 8)) & 1U);
+    out += kAlphabet[v];
+  }
+  return out;
+}
+
+std::expected<Token, TokenError> verify_token(const Key& key, std::span<const std::uint8_t> label) noexcept {
+  if (label.size() != kTokenChars) return std::unexpected(TokenError::BadLength);
+  Raw raw{};
+  std::size_t bit = 0;
+  for (const std::uint8_t c : label) {
+    const int v = base32_value(c);
+    if (v < 0) return std::unexpected(TokenError::BadAlphabet);
+    for (int i = 4; i >= 0; --i, ++bit) {
+      if (((v >> i) & 1) != 0) raw[bit / 8] |= static_cast<std::uint8_t>(0x80U >> (bit % 8));
+    }
+  }
+  std::array<std::uint8_t, kMacBytes> expected{};
+  if (!mac(key, raw.data(), expected) || CRYPTO_memcmp(expected.data(), raw.data() + 10, kMacBytes) != 0)
+    return std::unexpected(TokenError::BadMac);
+  Token t;
+  std::memcpy(t.run.bytes.data(), raw.data(), 8);
+  t.probe = static_cast<std::uint16_t>((raw[8] << 8) | raw[9]);
+  return t;
+}
+
+std::string_view describe(TokenError e) noexcept {
+  switch (e) {
+    case TokenError::BadLength:
+      return "not a token: wrong length";
+    case TokenError::BadAlphabet:
+      return "not a token: character outside base32";
+    case TokenError::BadMac:
+      return "forged token: HMAC mismatch";
+  }
+  return "?";
+}
+
+}  // namespace dnsfence::witness
