@@ -136,7 +136,8 @@ int run(const ServeOptions& o) {
   server.start();
   std::cerr << "dnsfence serve: " << server.workers() << " workers, listening on";
   for (const auto& a : config.serve.listen) std::cerr << " " << a.to_string();
-  for (const auto& a : config.serve.tproxy_listen) std::cerr << " tproxy:" << a.to_string();
+  if (config.serve.mode == common::InterceptMode::Tproxy)
+    for (const auto& a : config.serve.tproxy_listen) std::cerr << " tproxy:" << a.to_string();
   std::cerr << std::endl;
   sd_notify(0, "READY=1");
   for (;;) {

@@ -63,9 +63,11 @@ wait_until() {  # wait_until SECONDS COMMAND...: poll until the command succeeds
 
 alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status"; }
 
-# start_unbound NAME ADDR PORT: an upstream answering from local data only.
+# start_unbound NAME ADDR PORT [NETNS]: an upstream answering from local data only.
 start_unbound() {
-  local name=$1 addr=$2 port=$3
+  local name=$1 addr=$2 port=$3 ns=${4:-}
+  local in=()
+  [[ -n $ns ]] && in=(ip netns exec "$ns")
   local big
   big=$(printf 'x%.0s' {1..200})
   cat >"$WORK/$name.conf" <<CONF
@@ -93,10 +95,10 @@ server:
 remote-control:
   control-enable: no
 CONF
-  unbound -d -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
+  "${in[@]}" unbound -d -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   eval "${name}_PID=$!"
-  wait_until 10 sh -c "kdig @$addr -p $port +time=1 +retry=0 who.example TXT +short | grep -q $name"
+  wait_until 10 "${in[@]}" sh -c "kdig @$addr -p $port +time=1 +retry=0 who.example TXT +short | grep -q $name"
 }
 
 q() {  # q SERVER PORT KDIG-ARGS...: one query, quick timeout
