@@ -54,6 +54,10 @@ void render_upstreams(std::ostringstream& out, const std::vector<const Stats*>& 
     const auto up = sum(workers, [&](const Stats& s) { return s.upstream_up[i].get(); });
     out << "dnsfence_upstream_up{upstream=\"" << upstreams[i] << "\"} " << (up == workers.size() ? 1 : 0) << "\n";
   }
+  header(out, "dnsfence_upstream_workers_in_rotation", "gauge", "Workers that have the upstream in rotation");
+  for (std::size_t i = 0; i < upstreams.size() && i < kMaxUpstreams; ++i)
+    out << "dnsfence_upstream_workers_in_rotation{upstream=\"" << upstreams[i] << "\"} "
+        << sum(workers, [&](const Stats& s) { return s.upstream_up[i].get(); }) << "\n";
   header(out, "dnsfence_upstream_queries_total", "counter", "Queries sent to each upstream");
   for (std::size_t i = 0; i < upstreams.size() && i < kMaxUpstreams; ++i)
     out << "dnsfence_upstream_queries_total{upstream=\"" << upstreams[i] << "\"} "

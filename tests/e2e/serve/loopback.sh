@@ -77,8 +77,8 @@ check "still serving after malformed input" grep -q 192.0.2.10 <<<"$(q $LISTEN "
 # Upstream death: at most one timeout per query already on its way, then out of rotation.
 kill "$up2_PID"
 wait "$up2_PID" 2>/dev/null || true
-check "dead upstream leaves rotation" wait_until 5 sh -c \
-  "curl -s http://$M/metrics | grep -q 'dnsfence_upstream_up{upstream=\"$UP2:$P2\"} 0'"
+check "dead upstream leaves rotation in every worker" wait_until 5 sh -c \
+  "curl -s http://$M/metrics | grep -q 'dnsfence_upstream_workers_in_rotation{upstream=\"$UP2:$P2\"} 0'"
 ok=0
 for i in $(seq 1 20); do
   if grep -q up1 <<<"$(q $LISTEN "$PORT" who.example TXT +short)"; then ok=$((ok + 1)); fi
@@ -87,6 +87,8 @@ check "every query answered by the live upstream ($ok/20)" test $ok = 20
 start_unbound up2 $UP2 "$P2"
 check "recovered upstream back in rotation" wait_until 5 sh -c \
   "curl -s http://$M/metrics | grep -q 'dnsfence_upstream_up{upstream=\"$UP2:$P2\"} 1'"
+check "every worker has it back" wait_until 5 sh -c \
+  "curl -s http://$M/metrics | grep -q 'dnsfence_upstream_workers_in_rotation{upstream=\"$UP2:$P2\"} 2'"
 
 # Every upstream dead: SERVFAIL after the timeout, never a hang.
 kill -STOP "$up1_PID" "$up2_PID"
