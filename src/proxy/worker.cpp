@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <string>
 #include <system_error>
 
 #include "proxy/reply_sockets.hpp"
@@ -176,6 +178,7 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
   Reply r{transparent ? std::span<std::uint8_t>(scratch_.data(), io::kMaxDatagram) : replies_->next()};
   const Decision d = pipeline_.handle(q, r);
   stats_.count(dns::Transport::Udp, d.action, d.destination);
+  if (config_.debug_log) debug_log(d, dns::Transport::Udp);
   if (d.rule != nullptr && d.rule->index < kMaxRuleCounters) stats_.rule_hits[d.rule->index].add();
   if (d.verdict == Verdict::Forward) {
     auto s = start_forward(d, original, now);
@@ -233,6 +236,23 @@ bool Worker::send_upstream_udp(std::uint32_t s, dns::Bytes query) noexcept {
   slot.socket = forward_socket_[f];
   forwards_[f]->commit(query.size(), target);
   return true;
+}
+
+void Worker::debug_log(const Decision& d, dns::Transport t) const noexcept {
+  // Only with debug_log = true: the one place query names are ever written anywhere.
+  try {
+    std::string name = "-";
+    std::uint16_t type = 0;
+    if (d.message && d.message->question()) {
+      name = dns::to_text(d.message->packet(), d.message->question()->name);
+      type = d.message->question()->qtype;
+    }
+    std::fprintf(stderr, "query worker=%u transport=%s name=%s type=%u action=%s destination=%s\n", index_,
+                 t == dns::Transport::Udp ? "udp" : "tcp", name.c_str(), type,
+                 std::string(action_name(d.action)).c_str(), std::string(policy::class_name(d.destination)).c_str());
+  } catch (...) {
+    // A log line is not worth failing a query for.
+  }
 }
 
 void Worker::flush() noexcept {

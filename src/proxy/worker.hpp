@@ -79,6 +79,7 @@ class Worker {
   void send_from(std::uint8_t listener, const io::Peer& from, const io::Peer& to,
                  std::span<const std::uint8_t> data) noexcept;
   [[nodiscard]] std::uint64_t random() noexcept;
+  void debug_log(const Decision& d, dns::Transport t) const noexcept;
 
   unsigned index_;
   const common::ServeConfig& config_;

@@ -116,4 +116,12 @@ check "latency histogram" test "$(metric $M 'dnsfence_upstream_latency_seconds_c
 check "no query names in the log" bash -c "! grep -qiE 'example|use-application' '$WORK/serve.log'"
 kill -TERM $SERVE_PID
 check "clean exit on SIGTERM" wait $SERVE_PID
+
+# The debug log is the only way names are logged.
+"$DNSFENCE" serve --listen "$LISTEN:$PORT" --upstream "$UP1:$P1" --metrics "" --user "" --debug-log \
+  >"$WORK/debug.log" 2>&1 &
+PIDS+=($!)
+wait_until 10 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
+check "flags only, no file: forwarding works" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +short)"
+check "debug log names queries" grep -q "name=www.example. type=1 action=forward" "$WORK/debug.log"
 finish
