@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -103,7 +104,11 @@ void drop_privileges(const common::ServeConfig& s) {
 }
 
 void reload(proxy::Server& server, const ServeOptions& o) {
-  sd_notify(0, "RELOADING=1");
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  // systemd 253+ wants the reload's start time with RELOADING=1.
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL + static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
   try {
     const auto fresh = load(o);
     for (const auto& key : server.reload(fresh))
@@ -138,7 +143,7 @@ int run(const ServeOptions& o) {
   for (const auto& a : config.serve.listen) std::cerr << " " << a.to_string();
   if (config.serve.mode == common::InterceptMode::Tproxy)
     for (const auto& a : config.serve.tproxy_listen) std::cerr << " tproxy:" << a.to_string();
-  std::cerr << std::endl;
+  std::cerr << "\n" << std::flush;
   sd_notify(0, "READY=1");
   for (;;) {
     int s = 0;

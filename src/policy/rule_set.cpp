@@ -74,10 +74,13 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const common::Config& config) {
   }
   for (const auto& n : serve.names)
     rs->names_.push_back({"name:" + n.name.to_text(), n.name, convert(n.action), rs->names_.size()});
-  for (const auto& d : serve.destinations) rs->destinations_.push_back({"destination", d.prefix, convert(d.action)});
-  // Longest prefix first, so that the first match is the most specific one.
-  std::stable_sort(rs->destinations_.begin(), rs->destinations_.end(),
-                   [](const auto& a, const auto& b) { return a.prefix.length() > b.prefix.length(); });
+  // Longest prefix first, so that the first match is the most specific one; among equal lengths
+  // the file's order (an insertion sort: the list is short, and it is stable without a buffer).
+  for (const auto& d : serve.destinations) {
+    auto at = std::find_if(rs->destinations_.begin(), rs->destinations_.end(),
+                           [&](const auto& r) { return r.prefix.length() < d.prefix.length(); });
+    rs->destinations_.insert(at, DestinationRule{"destination", d.prefix, convert(d.action)});
+  }
   rs->allowlist_ = config.allowlist;
   for (const auto& u : serve.upstreams) rs->providers_.push_back(u.ip());
   return rs;
@@ -116,6 +119,7 @@ DestinationClass RuleSet::classify(const std::optional<common::IpAddress>& desti
 
 std::vector<std::string> RuleSet::describe() const {
   std::vector<std::string> out;
+  out.reserve(names_.size() + destinations_.size() + allowlist_.size() + 1);
   for (const auto& n : names_) out.push_back(n.describe());
   for (const auto& d : destinations_) out.push_back(d.describe());
   for (const auto& p : allowlist_) out.push_back("allowlist: " + p.to_string() + " -> pass");

@@ -72,8 +72,10 @@ void Server::stop() {
 
 std::string Server::metrics() const {
   std::vector<const Stats*> stats;
+  stats.reserve(workers_.size());
   for (const auto& w : workers_) stats.push_back(&w->stats());
   std::vector<std::string> upstreams;
+  upstreams.reserve(config_.serve.upstreams.size());
   for (const auto& u : config_.serve.upstreams) upstreams.push_back(u.to_string());
   const auto rules = shared_.rules.load();
   return render_prometheus(stats, *rules, upstreams);
