@@ -108,7 +108,8 @@ void reload(proxy::Server& server, const ServeOptions& o) {
   clock_gettime(CLOCK_MONOTONIC, &now);
   // systemd 253+ wants the reload's start time with RELOADING=1.
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL + static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
+             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                 static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
   try {
     const auto fresh = load(o);
     for (const auto& key : server.reload(fresh))
