@@ -17,7 +17,10 @@ bool apply(int fd, int family, const SocketOptions& o) noexcept {
   if (family == AF_INET6 && !set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) return false;
   if (o.reuseport && !set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1)) return false;
   if (o.reuseaddr && !set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) return false;
-  if (o.receive_buffer > 0 && !set_int(fd, SOL_SOCKET, SO_RCVBUF, o.receive_buffer)) return false;
+  // SO_RCVBUFFORCE passes net.core.rmem_max when we may (root, before dropping privileges).
+  if (o.receive_buffer > 0 && !set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, o.receive_buffer) &&
+      !set_int(fd, SOL_SOCKET, SO_RCVBUF, o.receive_buffer))
+    return false;
   if (o.transparent) {
     const bool ok =
         family == AF_INET ? set_int(fd, IPPROTO_IP, IP_TRANSPARENT, 1) : set_int(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1);

@@ -1,7 +1,10 @@
 #include "proxy/inflight.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "dns/name.hpp"
 
@@ -71,10 +74,12 @@ std::size_t build_servfail(const Slot& slot, dns::Transport transport, std::span
 
 InflightTable::InflightTable(std::uint32_t capacity)
     : capacity_(std::clamp<std::uint32_t>(capacity, 1, 32768)),
-      // Default-initialized (not zeroed) so that untouched slots cost no resident memory.
-      slots_(new Slot[capacity_]),
+      // Raw pages from malloc (large blocks are fresh mmap'd pages): a slot costs resident memory
+      // only once it has been used, so an idle worker with max_inflight = 10000 stays small.
+      slots_(static_cast<Slot*>(std::malloc(sizeof(Slot) * capacity_))),
       free_(new std::uint32_t[capacity_]),
-      by_id_(new std::uint32_t[65536]()) {
+      by_id_(static_cast<std::uint32_t*>(std::calloc(65536, sizeof(std::uint32_t)))) {
+  if (!slots_ || !by_id_) throw std::bad_alloc();
   for (std::uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
   free_top_ = capacity_;
 }
@@ -92,8 +97,7 @@ std::optional<std::uint32_t> InflightTable::acquire(std::uint64_t random, std::i
   }
   while (!found) found = by_id_[++id] == 0;
   const std::uint32_t s = free_[--free_top_];
-  Slot& slot = slots_[s];
-  slot = Slot{};
+  Slot& slot = *std::construct_at(&slots_[s]);
   slot.used = true;
   slot.upstream_id = id;
   slot.sent_ns = now_ns;

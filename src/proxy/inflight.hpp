@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <span>
@@ -87,12 +88,15 @@ class InflightTable {
  private:
   std::uint32_t capacity_;
   std::uint32_t used_ = 0;
-  std::unique_ptr<Slot[]> slots_;
+  struct Free {
+    void operator()(void* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<Slot[], Free> slots_;
   std::unique_ptr<std::uint32_t[]> free_;  // stack of free slot indices
   std::uint32_t free_top_ = 0;
-  std::unique_ptr<std::uint32_t[]> by_id_;  // 65536 entries: slot + 1, 0 = none
-  std::uint32_t head_ = kNone;              // oldest
-  std::uint32_t tail_ = kNone;              // newest
+  std::unique_ptr<std::uint32_t[], Free> by_id_;  // 65536 entries: slot + 1, 0 = none
+  std::uint32_t head_ = kNone;                    // oldest
+  std::uint32_t tail_ = kNone;                    // newest
 };
 
 }  // namespace dnsfence::proxy

@@ -68,7 +68,8 @@ void Worker::open() {
   epoll_ = io::Fd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) fail(errno, "epoll_create1");
   auto add_listeners = [&](const std::vector<common::SocketAddress>& addresses, bool transparent) {
-    const io::SocketOptions o{.reuseport = true, .transparent = transparent, .original_dst = transparent};
+    const io::SocketOptions o{
+        .reuseport = true, .transparent = transparent, .original_dst = transparent, .receive_buffer = 4 << 20};
     for (const auto& a : addresses) {
       auto udp = io::open_udp(a, o);
       if (!udp) fail(udp.error(), "udp listener " + a.to_string());
@@ -84,7 +85,7 @@ void Worker::open() {
   if (config_.mode == common::InterceptMode::Tproxy) add_listeners(config_.tproxy_listen, true);
   for (const char* any : {"0.0.0.0", "::"}) {
     for (std::size_t i = 0; i < kUpstreamSockets; ++i) {
-      auto fd = io::open_udp(common::SocketAddress(*common::IpAddress::parse(any), 0), {.receive_buffer = 1 << 20});
+      auto fd = io::open_udp(common::SocketAddress(*common::IpAddress::parse(any), 0), {.receive_buffer = 4 << 20});
       // A host without IPv6 still forwards over IPv4: keep an invalid socket in its place.
       if (!fd && std::string_view(any) == "0.0.0.0") fail(fd.error(), "upstream socket");
       if (fd) add_epoll(fd->get(), Kind::Upstream, static_cast<std::uint32_t>(upstream_sockets_.size()));

@@ -40,7 +40,7 @@ def query(i):
     return struct.pack(">HHHHHH", i & 0xffff, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
 for i in range(10500):
     socks[i % 50].sendto(query(i), addr)
-    if i % 500 == 499: time.sleep(0.02)
+    if i % 100 == 99: time.sleep(0.01)
 servfail = 0
 for s in socks:
     s.setblocking(False)
