@@ -19,6 +19,7 @@ workers = 2
 upstream_timeout_ms = 400
 health_check_interval_ms = 200
 tcp_idle_timeout_ms = 1000
+tcp_max_connections = 4
 metrics = "127.0.0.1:$MPORT"
 user = ""
 [[serve.names]]
@@ -36,7 +37,17 @@ else
   check "--check-config names file and line" grep -q "bad.toml:3:" <<<"$out"
 fi
 
-"$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
+# A stand-in for systemd's notification socket records READY, RELOADING and STOPPING.
+python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('$WORK/notify')
+with open('$WORK/notify.log', 'a', buffering=1) as out:
+    while True: out.write(s.recv(4096).decode() + '\\n')
+" &
+PIDS+=($!)
+wait_until 5 test -S "$WORK/notify"
+NOTIFY_SOCKET=$WORK/notify "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 PIDS+=($SERVE_PID)
 wait_until 10 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
@@ -56,6 +67,29 @@ check "truncated over UDP without EDNS" grep -qiE "flags:.* tc" <<<"$(q $LISTEN 
 check "full answer over TCP" test "$(q $LISTEN "$PORT" big.example TXT +tcp +short | wc -l)" = 3
 pipelined=$(kdig @$LISTEN -p "$PORT" +tcp +keepopen +time=3 +retry=0 +short www.example A www.example AAAA who.example TXT 2>&1)
 check "pipelined TCP queries on one connection" test "$(grep -cE '192.0.2.10|2001:db8::10|up[12]' <<<"$pipelined")" = 3
+
+# RFC 7766: an idle connection is closed after tcp_idle_timeout; beyond the cap, new ones are closed.
+python3 - "$LISTEN" "$PORT" <<'PY'
+import socket, sys, time
+a = (sys.argv[1], int(sys.argv[2]))
+idle = socket.create_connection(a)
+idle.settimeout(5)
+start = time.monotonic()
+assert idle.recv(1) == b"", "idle connection not closed"
+assert 0.9 < time.monotonic() - start < 3, time.monotonic() - start
+held = [socket.create_connection(a) for _ in range(2 * 4)]  # 2 workers x 2 each: the cap is 4
+time.sleep(0.3)
+closed = 0
+for c in held:
+    c.settimeout(0.2)
+    try:
+        closed += c.recv(1) == b""
+    except (socket.timeout, ConnectionResetError):
+        pass
+assert closed >= 4, closed
+PY
+check "TCP idle timeout and connection cap" test $? = 0
+check "refused connections counted" test "$(metric $M 'dnsfence_tcp_refused_total')" -ge 4
 
 # Malformed input: garbage, a response, two questions. The proxy must survive and count them.
 python3 - "$LISTEN" "$PORT" <<'PY'
@@ -116,6 +150,8 @@ check "latency histogram" test "$(metric $M 'dnsfence_upstream_latency_seconds_c
 check "no query names in the log" bash -c "! grep -qiE 'example|use-application' '$WORK/serve.log'"
 kill -TERM $SERVE_PID
 check "clean exit on SIGTERM" wait $SERVE_PID
+check "systemd notified READY, RELOADING, STOPPING" bash -c \
+  "grep -q READY=1 '$WORK/notify.log' && grep -q RELOADING=1 '$WORK/notify.log' && grep -q STOPPING=1 '$WORK/notify.log'"
 
 # The debug log is the only way names are logged.
 "$DNSFENCE" serve --listen "$LISTEN:$PORT" --upstream "$UP1:$P1" --metrics "" --user "" --debug-log \
