@@ -77,7 +77,10 @@ void TcpServer::accept(std::uint8_t listener) noexcept {
     c.original.reset();
     // A transparent connection's local address is the resolver the client asked.
     if (l.transparent)
-      if (auto local = io::local_address(c.fd.get())) c.original = local->ip();
+      if (auto local = io::local_address(c.fd.get())) {
+        c.original = local->ip();
+        c.original_port = local->port();
+      }
     ++open_clients_;
     worker_.stats_.tcp_connections.set(open_clients_);
     worker_.add_epoll(c.fd.get(), Worker::Kind::TcpClient, index, EPOLLIN | EPOLLRDHUP);
@@ -129,7 +132,7 @@ void TcpServer::handle_query(std::uint32_t index, std::span<std::uint8_t> query)
   if (d.rule != nullptr && d.rule->index < kMaxRuleCounters) w.stats_.rule_hits[d.rule->index].add();
   if (d.verdict == Verdict::Forward) {
     std::optional<io::Peer> original;
-    if (c.original) original = io::Peer::from(common::SocketAddress(*c.original, 53));
+    if (c.original) original = io::Peer::from(common::SocketAddress(*c.original, c.original_port));
     if (auto s = w.start_forward(d, original, now_ns())) {
       Slot& slot = w.table_[*s];
       slot.kind = SlotKind::Tcp;

@@ -49,6 +49,7 @@ class TcpServer {
     bool read_closed = false;
     bool want_write = false;
     std::optional<common::IpAddress> original;  // tproxy: the address the client connected to
+    std::uint16_t original_port = 53;
   };
   struct Upstream {
     io::Fd fd;

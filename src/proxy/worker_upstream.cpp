@@ -48,7 +48,7 @@ void Worker::handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, co
   const auto s = table_.find(get_id(data));
   // Only the server we asked, on the socket we asked from, may answer; anything else is dropped
   // (a spoofing attempt, or a late answer to a query that already timed out).
-  if (!s || table_[*s].socket != socket || !table_[*s].target.same(from)) {
+  if (!s || table_[*s].kind == SlotKind::Tcp || table_[*s].socket != socket || !table_[*s].target.same(from)) {
     stats_.answers_dropped.add();
     return;
   }
