@@ -1,6 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include <stdlib.h>  // arc4random_buf
+#include <sys/random.h>
 #include <time.h>
 
 #include <algorithm>
@@ -95,9 +96,14 @@ void Worker::open() {
 }
 
 std::uint64_t Worker::random() noexcept {
-  std::uint64_t r = 0;
-  arc4random_buf(&r, sizeof r);  // a CSPRNG: upstream IDs and ports must not be predictable
-  return r;
+  // Kernel randomness (upstream IDs and ports must not be predictable), 4 KiB per getrandom call:
+  // glibc 2.36's arc4random makes one system call per value.
+  if (random_next_ == random_pool_.size()) {
+    if (getrandom(random_pool_.data(), sizeof random_pool_, 0) != static_cast<ssize_t>(sizeof random_pool_))
+      arc4random_buf(random_pool_.data(), sizeof random_pool_);
+    random_next_ = 0;
+  }
+  return random_pool_[random_next_++];
 }
 
 void Worker::refresh_rules() noexcept {

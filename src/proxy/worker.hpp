@@ -103,6 +103,8 @@ class Worker {
   std::unique_ptr<ReplySockets> reply_sockets_;
   std::unique_ptr<TcpServer> tcp_;
   std::array<std::uint8_t, 65535 + 2> scratch_{};
+  std::array<std::uint64_t, 512> random_pool_{};
+  std::size_t random_next_ = random_pool_.size();
 };
 
 }  // namespace dnsfence::proxy
