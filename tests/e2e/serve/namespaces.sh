@@ -8,7 +8,14 @@
 # kdig only accepts answers from the address it asked, so every answer proves the reply path.
 # Usage: DNSFENCE=... tests/e2e/serve/namespaces.sh redirect|tproxy   (root; exit 77 = skipped)
 source "$(dirname "$0")/lib.sh"
-MODE=${1:?redirect or tproxy}
+MODE=${1:?redirect, tproxy or tproxy53}
+# tproxy53: the transparent listener has the original port (`tproxy to :53`), so UDP replies leave
+# through IP_PKTINFO on the listener; with :5300 they leave through per-destination reply sockets.
+TPORT=5300
+if [[ $MODE == tproxy53 ]]; then
+  MODE=tproxy
+  TPORT=53
+fi
 if [[ $(id -u) != 0 ]] || ! command -v nft >/dev/null; then
   echo "skipped: needs root and nft"
   exit 77
@@ -50,7 +57,7 @@ cat >"$WORK/dnsfence.toml" <<CONF
 [serve]
 listen = ["10.99.0.1:5353", "[fd00:99::1]:5353"]
 mode = "$MODE"
-tproxy_listen = ["0.0.0.0:5300", "[::]:5300"]
+tproxy_listen = ["0.0.0.0:$TPORT", "[::]:$TPORT"]
 upstreams = ["127.0.0.1:5391"]
 workers = 2
 upstream_timeout_ms = 1000
@@ -80,8 +87,8 @@ else
 table inet dfs$TAG {
   chain pre {
     type filter hook prerouting priority mangle;
-    iifname "vs$TAG" meta nfproto ipv4 meta l4proto { udp, tcp } th dport 53 tproxy ip to :5300 meta mark set 1 accept
-    iifname "vs$TAG" meta nfproto ipv6 meta l4proto { udp, tcp } th dport 53 tproxy ip6 to :5300 meta mark set 1 accept
+    iifname "vs$TAG" meta nfproto ipv4 meta l4proto { udp, tcp } th dport 53 tproxy ip to :$TPORT meta mark set 1 accept
+    iifname "vs$TAG" meta nfproto ipv6 meta l4proto { udp, tcp } th dport 53 tproxy ip6 to :$TPORT meta mark set 1 accept
   }
 }
 NFT
@@ -97,16 +104,16 @@ PIDS+=($SERVE_PID)
 wait_until 10 in_s curl -sf http://127.0.0.1:9153/metrics -o /dev/null
 kq() { in_c kdig +time=3 +retry=0 "$@" 2>&1; }
 
-check "$MODE: UDP v4 to a third-party resolver answered by the provider" grep -q 192.0.2.10 <<<"$(kq @192.0.2.53 www.example +short)"
-check "$MODE: TCP v4 to a third-party resolver" grep -q 192.0.2.10 <<<"$(kq @192.0.2.53 www.example +tcp +short)"
-check "$MODE: UDP v6 to a third-party resolver" grep -q 2001:db8::10 <<<"$(kq @2001:db8::53 www.example AAAA +short)"
-check "$MODE: TCP v6 to a third-party resolver" grep -q 2001:db8::10 <<<"$(kq @2001:db8::53 www.example AAAA +tcp +short)"
-check "$MODE: LAN resolver answered by the provider" grep -q provider <<<"$(kq @10.77.0.53 who.example TXT +short)"
-check "$MODE: DoH canary answered locally" grep -q NXDOMAIN <<<"$(kq @192.0.2.53 use-application-dns.net)"
-check "$MODE: allowlisted resolver reached" grep -q chosen <<<"$(kq @198.51.100.53 who.example TXT +short)"
-check "$MODE: allowlisted resolver over TCP" grep -q chosen <<<"$(kq @198.51.100.53 who.example TXT +tcp +short)"
+check "$MODE:$TPORT: UDP v4 to a third-party resolver answered by the provider" grep -q 192.0.2.10 <<<"$(kq @192.0.2.53 www.example +short)"
+check "$MODE:$TPORT: TCP v4 to a third-party resolver" grep -q 192.0.2.10 <<<"$(kq @192.0.2.53 www.example +tcp +short)"
+check "$MODE:$TPORT: UDP v6 to a third-party resolver" grep -q 2001:db8::10 <<<"$(kq @2001:db8::53 www.example AAAA +short)"
+check "$MODE:$TPORT: TCP v6 to a third-party resolver" grep -q 2001:db8::10 <<<"$(kq @2001:db8::53 www.example AAAA +tcp +short)"
+check "$MODE:$TPORT: LAN resolver answered by the provider" grep -q provider <<<"$(kq @10.77.0.53 who.example TXT +short)"
+check "$MODE:$TPORT: DoH canary answered locally" grep -q NXDOMAIN <<<"$(kq @192.0.2.53 use-application-dns.net)"
+check "$MODE:$TPORT: allowlisted resolver reached" grep -q chosen <<<"$(kq @198.51.100.53 who.example TXT +short)"
+check "$MODE:$TPORT: allowlisted resolver over TCP" grep -q chosen <<<"$(kq @198.51.100.53 who.example TXT +tcp +short)"
 metrics=$(in_s curl -s http://127.0.0.1:9153/metrics)
-check "$MODE: runs as nobody" grep -q "^Uid:.*65534" /proc/$SERVE_PID/status
+check "$MODE:$TPORT: runs as nobody" grep -q "^Uid:.*65534" /proc/$SERVE_PID/status
 if [[ $MODE == tproxy ]]; then
   check "tproxy: refused destination" grep -q REFUSED <<<"$(kq @203.0.113.5 www.example)"
   check "tproxy: refused destination over TCP" grep -q REFUSED <<<"$(kq @203.0.113.5 www.example +tcp)"
