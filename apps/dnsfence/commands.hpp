@@ -7,6 +7,8 @@ namespace dnsfence::app {
 
 /// `dnsfence decode`: parse DNS packets given in hex and show the gate's verdict and reply.
 void add_decode_command(CLI::App& root, int& exit_code);
+/// `dnsfence serve`: the transparent DNS proxy (runs until SIGTERM; SIGHUP reloads).
+void add_serve_command(CLI::App& root, int& exit_code);
 
 /// `dnsfence witness serve|results|new-run`: the leak-test authority and its API client.
 void add_witness_command(CLI::App& root, int& exit_code);

@@ -19,6 +19,7 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   dnsfence::app::add_decode_command(app, exit_code);
+  dnsfence::app::add_serve_command(app, exit_code);
   dnsfence::app::add_generate_command(app, version);
   dnsfence::app::add_witness_command(app, exit_code);
   try {

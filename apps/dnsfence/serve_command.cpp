@@ -1,0 +1,188 @@
+// `dnsfence serve`: the transparent DNS proxy. Wiring only: configuration, privileges, signals,
+// systemd notifications; the proxy itself lives in src/proxy.
+
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "common/config.hpp"
+#include "policy/rule_set.hpp"
+#include "proxy/server.hpp"
+
+namespace dnsfence::app {
+namespace {
+
+struct ServeOptions {
+  std::string config;
+  std::vector<std::string> listen;
+  std::vector<std::string> upstreams;
+  std::vector<std::string> tproxy_listen;
+  std::optional<unsigned> workers;
+  std::optional<std::string> metrics;
+  std::optional<std::string> user;
+  bool debug_log = false;
+  bool check = false;
+};
+
+std::vector<common::SocketAddress> addresses(const std::vector<std::string>& texts, std::uint16_t port,
+                                             const char* flag) {
+  std::vector<common::SocketAddress> out;
+  for (const auto& t : texts) {
+    auto a = common::SocketAddress::parse(t, port);
+    if (!a) throw CLI::ValidationError(flag, a.error());
+    out.push_back(*a);
+  }
+  return out;
+}
+
+// The file (--config, or the default path when no flag names an upstream), then the flags.
+common::Config load(const ServeOptions& o) {
+  common::Config c;
+  if (!o.config.empty()) {
+    c = common::load_config(o.config);
+  } else if (o.upstreams.empty()) {
+    c = common::load_config(common::kDefaultConfigPath);
+  } else {
+    c.source = "command line";
+    c.serve.listen = {*common::SocketAddress::parse("127.0.0.1:53")};
+  }
+  if (!o.listen.empty()) c.serve.listen = addresses(o.listen, 53, "--listen");
+  if (!o.upstreams.empty()) c.serve.upstreams = addresses(o.upstreams, 53, "--upstream");
+  if (!o.tproxy_listen.empty()) {
+    c.serve.tproxy_listen = addresses(o.tproxy_listen, 5300, "--tproxy-listen");
+    c.serve.mode = common::InterceptMode::Tproxy;
+  }
+  if (o.workers) c.serve.workers = *o.workers;
+  if (o.metrics) c.serve.metrics = *o.metrics;
+  if (o.user) c.serve.user = *o.user;
+  if (o.debug_log) c.serve.debug_log = true;
+  if (c.serve.upstreams.empty()) throw common::ConfigError(c.source + ": at least one upstream is required");
+  return c;
+}
+
+// Keeps only `caps` in the permitted and effective sets of the calling thread (and of the
+// threads it starts later).
+void keep_capabilities(std::uint32_t caps) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  data[0].permitted = data[0].effective = caps;
+  if (syscall(SYS_capset, &header, data) != 0) throw std::runtime_error("capset failed");
+}
+
+// After binding: become `user` with no capabilities; in tproxy mode keep CAP_NET_ADMIN (new
+// transparent reply sockets) and CAP_NET_BIND_SERVICE (binding them to port 53).
+void drop_privileges(const common::ServeConfig& s) {
+  if (geteuid() != 0 || s.user.empty()) return;
+  const passwd* pw = getpwnam(s.user.c_str());
+  if (pw == nullptr) {
+    std::cerr << "dnsfence serve: user '" << s.user << "' does not exist; staying root\n";
+    return;
+  }
+  const bool tproxy = s.mode == common::InterceptMode::Tproxy;
+  if (tproxy) prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L);
+  if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+    throw std::runtime_error("cannot switch to user " + s.user);
+  if (tproxy) {
+    keep_capabilities((1U << CAP_NET_ADMIN) | (1U << CAP_NET_BIND_SERVICE));
+    prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+  }
+  prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+}
+
+void reload(proxy::Server& server, const ServeOptions& o) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  // systemd 253+ wants the reload's start time with RELOADING=1.
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                 static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
+  try {
+    const auto fresh = load(o);
+    for (const auto& key : server.reload(fresh))
+      std::cerr << "dnsfence serve: reload: '" << key << "' changed; it takes effect on restart\n";
+    std::cerr << "dnsfence serve: reloaded " << fresh.source << "\n";
+  } catch (const std::exception& e) {
+    // The old rules keep running.
+    std::cerr << "dnsfence serve: reload refused, old configuration kept: " << e.what() << "\n";
+  }
+  sd_notify(0, "READY=1");
+}
+
+int run(const ServeOptions& o) {
+  common::Config config = load(o);
+  if (o.check) {
+    for (const auto& line : policy::RuleSet::compile(config)->describe()) std::cout << line << "\n";
+    std::cout << config.source << ": ok\n";
+    return 0;
+  }
+  // Signals are handled by this thread only: block them before any other thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  proxy::Server server(config);
+  server.open();
+  drop_privileges(config.serve);
+  server.start();
+  std::cerr << "dnsfence serve: " << server.workers() << " workers, listening on";
+  for (const auto& a : config.serve.listen) std::cerr << " " << a.to_string();
+  if (config.serve.mode == common::InterceptMode::Tproxy)
+    for (const auto& a : config.serve.tproxy_listen) std::cerr << " tproxy:" << a.to_string();
+  std::cerr << "\n" << std::flush;
+  sd_notify(0, "READY=1");
+  for (;;) {
+    int s = 0;
+    if (sigwait(&signals, &s) != 0) continue;
+    if (s == SIGHUP) {
+      reload(server, o);
+      continue;
+    }
+    break;
+  }
+  sd_notify(0, "STOPPING=1");
+  server.stop();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& root, int& exit_code) {
+  auto* cmd =
+      root.add_subcommand("serve", "Transparent DNS proxy: answer every client query through trusted resolvers");
+  auto o = std::make_shared<ServeOptions>();
+  cmd->add_option("-c,--config", o->config, "Configuration file (default /etc/dnsfence/dnsfence.toml)");
+  cmd->add_option("-l,--listen", o->listen, "Listen address ADDR:PORT or [V6]:PORT (repeatable)");
+  cmd->add_option("-u,--upstream", o->upstreams, "Trusted upstream resolver ADDR[:PORT] (repeatable)");
+  cmd->add_option("--tproxy-listen", o->tproxy_listen, "Transparent listener (repeatable); implies mode tproxy");
+  cmd->add_option("--workers", o->workers, "Worker threads (0: one per core)");
+  cmd->add_option("--metrics", o->metrics, "Prometheus endpoint ADDR:PORT (\"\": none)");
+  cmd->add_option("--user", o->user, "Run as this user after binding (\"\": stay root)");
+  cmd->add_flag("--debug-log", o->debug_log, "Log every query name (off: no query is ever logged)");
+  cmd->add_flag("--check-config", o->check, "Validate the configuration, print the rules, and exit");
+  cmd->callback([o, &exit_code] {
+    try {
+      exit_code = run(*o);
+    } catch (const common::ConfigError& e) {
+      std::cerr << "dnsfence serve: invalid configuration: " << e.what() << "\n";
+      exit_code = 1;
+    }
+  });
+}
+
+}  // namespace dnsfence::app

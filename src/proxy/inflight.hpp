@@ -1,0 +1,102 @@
+#pragma once
+// The worker's table of queries sent upstream and not yet answered: a fixed array of slots
+// allocated once, a free list, a map from the 16-bit upstream query ID to the slot, and a FIFO of
+// deadlines (every query has the same timeout, so insertion order is deadline order). Nothing is
+// allocated per query; memory is max_inflight * sizeof(Slot) + 256 KiB, whatever the load.
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "dns/message.hpp"
+#include "dns/response.hpp"
+#include "io/udp_batch.hpp"
+
+namespace dnsfence::proxy {
+
+/// An IPv4 or IPv6 socket address in 28 octets (a Peer is 128).
+struct CompactAddr {
+  sockaddr_in6 sa{};
+  static CompactAddr from(const io::Peer& p) noexcept;
+  [[nodiscard]] io::Peer peer() const noexcept;
+  [[nodiscard]] bool same(const io::Peer& p) const noexcept;
+};
+
+/// Who is waiting for an answer.
+enum class SlotKind : std::uint8_t { Udp, Tcp, Probe };
+
+struct Slot {
+  CompactAddr client;      // Udp: where the answer goes
+  CompactAddr reply_from;  // Udp in tproxy mode: the original destination the answer leaves from
+  CompactAddr target;      // the server the query went to: answers from elsewhere are dropped
+  std::array<std::uint8_t, dns::kMaxNameLength + 4> question{};  // name (uncompressed), type, class
+  std::uint16_t question_length = 0;
+  std::uint16_t client_flags = 0;  // RD and CD, echoed in a SERVFAIL
+  std::int64_t sent_ns = 0;
+  std::int64_t deadline_ns = 0;
+  std::uint32_t tcp_connection = 0;  // Tcp: connection index and generation
+  std::uint32_t tcp_generation = 0;
+  std::uint32_t tcp_upstream = 0;  // Tcp: the upstream connection carrying it
+  std::uint32_t prev = 0;          // deadline FIFO links (kNone: end)
+  std::uint32_t next = 0;
+  std::uint16_t client_id = 0;
+  std::uint16_t upstream_id = 0;
+  std::uint8_t upstream = 0;     // index in the pool, kPassUpstream for a pass-through query
+  std::uint8_t socket = 0;       // which upstream socket it left from
+  std::uint8_t listener = 0;     // Udp: which listener it arrived on
+  std::uint8_t destination = 0;  // policy::DestinationClass, for metrics
+  SlotKind kind = SlotKind::Udp;
+  bool has_reply_from = false;
+  bool used = false;
+};
+
+inline constexpr std::uint8_t kPassUpstream = 0xff;
+
+/// Copies the query's question (and RD/CD) into the slot.
+void store_question(Slot& slot, const dns::Message& query) noexcept;
+/// True if the answer's question equals the stored one (the name ignoring ASCII case).
+bool same_question(const Slot& slot, const dns::Message& answer) noexcept;
+/// Builds SERVFAIL for the stored question with the client's ID; returns its size (0: failed).
+std::size_t build_servfail(const Slot& slot, dns::Transport transport, std::span<std::uint8_t> out) noexcept;
+
+class InflightTable {
+ public:
+  static constexpr std::uint32_t kNone = 0xffffffff;
+  /// `capacity` slots, at most 32768 (half the ID space, so a random free ID is found fast).
+  explicit InflightTable(std::uint32_t capacity);
+
+  /// Takes a free slot with a fresh random upstream ID; nullopt when full. `random` is a 64-bit
+  /// value from the worker's generator.
+  std::optional<std::uint32_t> acquire(std::uint64_t random, std::int64_t now_ns, std::int64_t deadline_ns) noexcept;
+  /// The slot waiting for upstream ID `id`, if any.
+  [[nodiscard]] std::optional<std::uint32_t> find(std::uint16_t id) const noexcept;
+  /// Returns a slot to the free list.
+  void release(std::uint32_t slot) noexcept;
+  /// The oldest slot whose deadline has passed, if any (call release() on it after handling).
+  [[nodiscard]] std::optional<std::uint32_t> expired(std::int64_t now_ns) const noexcept;
+
+  Slot& operator[](std::uint32_t i) noexcept { return slots_[i]; }
+  [[nodiscard]] std::uint32_t size() const noexcept { return used_; }
+  [[nodiscard]] std::uint32_t capacity() const noexcept { return capacity_; }
+
+ private:
+  std::uint32_t capacity_;
+  std::uint32_t used_ = 0;
+  struct Free {
+    void operator()(void* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<Slot[], Free> slots_;
+  std::unique_ptr<std::uint32_t[]> free_;  // stack of free slot indices
+  std::uint32_t free_top_ = 0;
+  std::unique_ptr<std::uint32_t[], Free> by_id_;  // 65536 entries: slot + 1, 0 = none
+  std::uint32_t head_ = kNone;                    // oldest
+  std::uint32_t tail_ = kNone;                    // newest
+};
+
+}  // namespace dnsfence::proxy

@@ -1,0 +1,84 @@
+#include "proxy/server.hpp"
+
+#include <algorithm>
+
+#include "proxy/metrics_http.hpp"
+
+namespace dnsfence::proxy {
+namespace {
+
+std::vector<std::string> restart_needed(const common::ServeConfig& a, const common::ServeConfig& b) {
+  std::vector<std::string> keys;
+  auto check = [&](bool same, const char* key) {
+    if (!same) keys.emplace_back(key);
+  };
+  check(a.listen == b.listen, "listen");
+  check(a.mode == b.mode, "mode");
+  check(a.tproxy_listen == b.tproxy_listen, "tproxy_listen");
+  check(a.upstreams == b.upstreams, "upstreams");
+  check(a.workers == b.workers, "workers");
+  check(a.max_inflight == b.max_inflight, "max_inflight");
+  check(a.when_full == b.when_full, "when_full");
+  check(a.upstream_timeout == b.upstream_timeout, "upstream_timeout_ms");
+  check(a.health_check_interval == b.health_check_interval, "health_check_interval_ms");
+  check(a.tcp_idle_timeout == b.tcp_idle_timeout && a.tcp_total_timeout == b.tcp_total_timeout, "tcp_*_timeout_ms");
+  check(a.tcp_max_connections == b.tcp_max_connections, "tcp_max_connections");
+  check(a.metrics == b.metrics, "metrics");
+  check(a.user == b.user, "user");
+  check(a.debug_log == b.debug_log, "debug_log");
+  return keys;
+}
+
+}  // namespace
+
+Server::Server(common::Config config) : config_(std::move(config)) {
+  shared_.rules.store(policy::RuleSet::compile(config_));
+  unsigned n = config_.serve.workers;
+  if (n == 0) n = std::max(1U, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i, n, config_.serve, shared_));
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::open() {
+  for (auto& w : workers_) w->open();
+  if (!config_.serve.metrics.empty())
+    http_ = std::make_unique<MetricsHttp>(config_.serve.metrics, [this] { return metrics(); });
+}
+
+void Server::start() {
+  shared_.generation.fetch_add(1, std::memory_order_release);
+  for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
+  if (http_) http_->start();
+}
+
+std::vector<std::string> Server::reload(const common::Config& fresh) {
+  auto rules = policy::RuleSet::compile(fresh);
+  auto keys = restart_needed(config_.serve, fresh.serve);
+  shared_.rules.store(std::move(rules));
+  shared_.generation.fetch_add(1, std::memory_order_release);
+  return keys;
+}
+
+void Server::stop() {
+  shared_.stop.store(true);
+  if (http_) http_->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+std::string Server::metrics() const {
+  std::vector<const Stats*> stats;
+  stats.reserve(workers_.size());
+  for (const auto& w : workers_) stats.push_back(&w->stats());
+  std::vector<std::string> upstreams;
+  upstreams.reserve(config_.serve.upstreams.size());
+  for (const auto& u : config_.serve.upstreams) upstreams.push_back(u.to_string());
+  const auto rules = shared_.rules.load();
+  return render_prometheus(stats, *rules, upstreams);
+}
+
+}  // namespace dnsfence::proxy

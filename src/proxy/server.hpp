@@ -1,0 +1,50 @@
+#pragma once
+// `dnsfence serve` as a whole: the workers, the shared rules snapshot, the metrics endpoint and
+// reloads. Control plane: methods may throw.
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config.hpp"
+#include "proxy/worker.hpp"
+
+namespace dnsfence::proxy {
+
+class MetricsHttp;
+
+class Server {
+ public:
+  /// Compiles the rules; opens nothing yet.
+  explicit Server(common::Config config);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  /// Opens every listener, upstream socket and the metrics port (needs root or capabilities for
+  /// port 53 and transparent sockets). Throws std::system_error naming what failed.
+  void open();
+  /// Starts the worker threads and the metrics thread. Call after dropping privileges.
+  void start();
+  /// Applies a new configuration's policy (names, canaries, destinations, allowlist) atomically;
+  /// sockets and in-flight queries are untouched. Returns the keys that changed but need a
+  /// restart (listeners, upstreams, workers, ...), for the log.
+  std::vector<std::string> reload(const common::Config& fresh);
+  /// Stops and joins every thread.
+  void stop();
+
+  /// The Prometheus text exposition.
+  [[nodiscard]] std::string metrics() const;
+  [[nodiscard]] unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  [[nodiscard]] const common::Config& config() const noexcept { return config_; }
+
+ private:
+  common::Config config_;
+  Shared shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<MetricsHttp> http_;
+};
+
+}  // namespace dnsfence::proxy

@@ -1,0 +1,65 @@
+#pragma once
+// Per-worker counters. Each worker is the only writer of its own Stats (a relaxed load + store,
+// no locked instruction on the hot path); the metrics endpoint reads all workers' Stats and sums
+// them. No query names, no client addresses: only counts.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dns/response.hpp"
+#include "policy/rule_set.hpp"
+#include "proxy/pipeline.hpp"
+
+namespace dnsfence::proxy {
+
+/// A counter with one writer and any number of readers.
+class Counter {
+ public:
+  void add(std::uint64_t n = 1) noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void set(std::uint64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+/// Upper bounds of the latency histogram buckets, in microseconds (+Inf is implicit).
+inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs = {500,   1000,   2000,   5000,   10000,   25000,
+                                                                    50000, 100000, 250000, 500000, 1000000, 2500000};
+inline constexpr std::size_t kMaxUpstreams = 16;
+inline constexpr std::size_t kMaxRuleCounters = 64;
+
+struct Stats {
+  // queries[transport][action][destination class]
+  std::array<std::array<std::array<Counter, policy::kDestinationClasses>, kActions>, 2> queries;
+  std::array<Counter, kLatencyBucketsUs.size() + 1> latency;  // not cumulative; summed on render
+  Counter latency_sum_us;
+  Counter inflight;
+  Counter answers_dropped;                         // from upstreams: wrong source, unknown ID or question mismatch
+  Counter malformed;                               // unparseable answers from upstreams
+  Counter send_errors;                             // datagrams the kernel refused
+  Counter oversize;                                // client datagrams larger than the receive buffer
+  Counter tcp_connections;                         // open now
+  Counter tcp_refused;                             // over tcp_max_connections
+  std::array<Counter, kMaxUpstreams> upstream_up;  // 1 or 0
+  std::array<Counter, kMaxUpstreams> upstream_sent;
+  std::array<Counter, kMaxUpstreams> upstream_timeouts;
+  std::array<Counter, kMaxRuleCounters> rule_hits;  // by NameRule::index
+
+  void count(dns::Transport t, Action a, policy::DestinationClass c) noexcept {
+    queries[static_cast<std::size_t>(t)][static_cast<std::size_t>(a)][static_cast<std::size_t>(c)].add();
+  }
+  void observe_latency(std::uint64_t us) noexcept;
+};
+
+/// The Prometheus text exposition of the sum of `workers`, with upstream addresses and rule
+/// labels from `rules` and `upstreams` (control plane: allocates).
+std::string render_prometheus(const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
+                              const std::vector<std::string>& upstreams);
+
+}  // namespace dnsfence::proxy

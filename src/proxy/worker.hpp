@@ -1,0 +1,110 @@
+#pragma once
+// One worker thread of `dnsfence serve`: its own SO_REUSEPORT listeners, upstream sockets,
+// in-flight table, TCP connections and counters. The hot path takes no lock and allocates
+// nothing: recvmmsg a batch, run each query through the Pipeline, sendmmsg the replies and the
+// forwarded queries. The policy is a shared immutable snapshot the worker picks up between
+// batches.
+
+#include <sys/epoll.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/config.hpp"
+#include "io/socket.hpp"
+#include "io/udp_batch.hpp"
+#include "policy/rule_set.hpp"
+#include "proxy/inflight.hpp"
+#include "proxy/pipeline.hpp"
+#include "proxy/stats.hpp"
+#include "proxy/upstreams.hpp"
+
+namespace dnsfence::proxy {
+
+class TcpServer;
+class ReplySockets;
+
+/// What the workers share with the control thread.
+struct Shared {
+  std::atomic<std::shared_ptr<const policy::RuleSet>> rules;
+  std::atomic<std::uint64_t> generation{0};  // bumped after each new rules snapshot
+  std::atomic<bool> stop{false};
+};
+
+/// Monotonic time in nanoseconds.
+std::int64_t now_ns() noexcept;
+
+class Worker {
+ public:
+  /// Keeps references to `config` and `shared`, which must outlive the worker.
+  Worker(unsigned index, unsigned workers, const common::ServeConfig& config, Shared& shared);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  /// Opens every socket (control plane). Throws std::system_error naming the address.
+  void open();
+  /// Runs until shared.stop is set; in-flight queries still get their answers or timeouts while
+  /// the rules change underneath.
+  void run() noexcept;
+  [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
+
+ private:
+  friend class TcpServer;
+  enum class Kind : std::uint8_t { UdpListener, TcpListener, Upstream, TcpClient, TcpUpstream };
+  struct Listener {
+    io::Fd fd;
+    bool transparent = false;
+    std::uint16_t port = 0;
+  };
+
+  void add_epoll(int fd, Kind kind, std::uint32_t index, std::uint32_t events = EPOLLIN) noexcept;
+  void refresh_rules() noexcept;
+  void on_udp_queries(std::uint8_t listener) noexcept;
+  void handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t now) noexcept;
+  void on_upstream_answers(std::uint8_t socket) noexcept;
+  void handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, const io::Peer& from) noexcept;
+  void deliver(Slot& slot, std::span<std::uint8_t> answer) noexcept;
+  void send_udp(std::uint8_t listener, const Slot& slot, std::span<const std::uint8_t> data) noexcept;
+  std::optional<std::uint32_t> start_forward(const Decision& d, const std::optional<io::Peer>& original,
+                                             std::int64_t now) noexcept;
+  bool send_upstream_udp(std::uint32_t slot, dns::Bytes query) noexcept;
+  bool send_probe(std::uint8_t upstream) noexcept;
+  void expire(std::int64_t now) noexcept;
+  void flush() noexcept;
+  void send_from(std::uint8_t listener, const io::Peer& from, const io::Peer& to,
+                 std::span<const std::uint8_t> data) noexcept;
+  [[nodiscard]] std::uint64_t random() noexcept;
+  void debug_log(const Decision& d, dns::Transport t) const noexcept;
+
+  unsigned index_;
+  const common::ServeConfig& config_;
+  Shared& shared_;
+  io::Fd epoll_;
+  std::vector<Listener> udp_listeners_;
+  std::vector<Listener> tcp_listeners_;
+  std::vector<io::Fd> upstream_sockets_;  // kUpstreamSockets per family: v4 first, then v6
+  std::shared_ptr<const policy::RuleSet> rules_;
+  std::uint64_t generation_ = ~0ULL;
+  std::int64_t last_tick_ = 0;
+  Pipeline pipeline_{nullptr};
+  InflightTable table_;
+  UpstreamPool pool_;
+  Stats stats_;
+  std::unique_ptr<io::RecvBatch> recv_;
+  std::unique_ptr<io::SendBatch> replies_;
+  std::int16_t replies_listener_ = -1;
+  std::array<std::unique_ptr<io::SendBatch>, 2> forwards_;  // v4, v6
+  std::array<std::uint8_t, 2> forward_socket_{};
+  std::unique_ptr<ReplySockets> reply_sockets_;
+  std::unique_ptr<TcpServer> tcp_;
+  std::array<std::uint8_t, 65535 + 2> scratch_{};
+  std::array<std::uint64_t, 512> random_pool_{};
+  std::size_t random_next_ = random_pool_.size();
+};
+
+}  // namespace dnsfence::proxy
