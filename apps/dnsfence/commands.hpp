@@ -8,4 +8,8 @@ namespace dnsfence::app {
 /// `dnsfence decode`: parse DNS packets given in hex and show the gate's verdict and reply.
 void add_decode_command(CLI::App& root, int& exit_code);
 
+/// `dnsfence leaktest`: inventory, routes, capture and probes -> verdicts per resolver with
+/// evidence; exit 0 OK or INTERCEPTED, 1 leak, 2 inconclusive (3, usage, is main's).
+void add_leaktest_command(CLI::App& root, int& exit_code);
+
 }  // namespace dnsfence::app

@@ -107,7 +107,21 @@ class PcapSource final : public PacketSource {
       return;
     }
     o->ifname = ifname(o->ifindex);
+    if (duplicate(*o)) return;
     result_.observations.push_back(std::move(*o));
+  }
+
+  // Some kernels and virtual devices deliver one packet twice to a socket on "any": the same
+  // message on the same interface within a millisecond is counted once (retransmissions are later).
+  bool duplicate(const Observation& o) const {
+    const auto& v = result_.observations;
+    for (auto it = v.rbegin(); it != v.rend() && o.time - it->time < 0.001; ++it) {
+      if (it->ifindex == o.ifindex && it->src == o.src && it->dst == o.dst && it->id == o.id &&
+          it->is_response == o.is_response && it->qname == o.qname && it->wire == o.wire) {
+        return true;
+      }
+    }
+    return false;
   }
 
   std::string ifname(int index) {

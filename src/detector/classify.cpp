@@ -206,6 +206,12 @@ void classify_silent(const Context& c, const Traffic& t, bool known, std::vector
 
 void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>& out) {
   const std::string x = t.address.to_string();
+  if (!c.f.inventory.tunnel) {  // no inside to compare with: a query on eth0 is no proven leak
+    out.push_back(
+        finding(Verdict::Inconclusive, c, t,
+                "Queries to " + x + " were seen, but without a tunnel interface their path cannot be judged."));
+    return;
+  }
   const bool vpn = contains(c.vpn, t.address);
   const bool trusted = contains(c.f.trusted, t.address);
   const bool third_party = contains(c.f.public_resolvers, t.address);
