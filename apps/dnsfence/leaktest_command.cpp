@@ -97,7 +97,12 @@ int watch_loop(const Options& o, const det::RunOptions& r, det::Report last) {
     det::Report now = report_once(o, f);
     const std::string diff = det::report_diff(last, now);
     if (!diff.empty()) {
-      std::cout << (o.json ? det::report_to_json(now).dump() + "\n" : "changed (" + what + "):\n" + diff) << std::flush;
+      if (o.json) {
+        std::cout << det::report_to_json(now).dump() << "\n";
+      } else {
+        std::cout << "changed (" << what << "):\n" << diff;
+      }
+      std::cout << std::flush;
     }
     last = std::move(now);
   }

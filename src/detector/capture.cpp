@@ -45,7 +45,10 @@ class PcapSource final : public PacketSource {
     pcap_freecode(&prog);
     if (set < 0) return fail("pcap_setfilter");
     if (pcap_setnonblock(pcap_, 1, err.data()) < 0) return fail("pcap_setnonblock");
-    if (!file_.empty() && (dumper_ = pcap_dump_open(pcap_, file_.c_str())) == nullptr) return fail("pcap_dump_open");
+    if (!file_.empty()) {
+      dumper_ = pcap_dump_open(pcap_, file_.c_str());
+      if (dumper_ == nullptr) return fail("pcap_dump_open");
+    }
     thread_ = std::thread([this] { loop(); });
     return {};
   }

@@ -70,7 +70,7 @@ std::uint8_t ip_header(std::uint16_t ethertype, dns::Reader& r, IpAddress& src, 
     r.skip(2);
     src = v4(r.bytes(4));
     dst = v4(r.bytes(4));
-    r.seek(start + ihl * 4U);
+    r.seek(start + std::size_t{ihl} * 4);
     return (frag & 0x1fff) == 0 && r.ok() ? proto : 0;  // later fragments carry no ports
   }
   if (ethertype == kEtherIpv6) {
@@ -121,7 +121,7 @@ std::optional<Observation> decode_frame(int dlt, std::span<const std::uint8_t> f
     r.skip(8);
     const std::uint8_t offset = r.u8() >> 4;
     const std::uint8_t flags = r.u8();
-    r.seek(l4 + offset * 4U);
+    r.seek(l4 + std::size_t{offset} * 4);
     o.wire = Wire::Tcp;
     if (sport == 853 || dport == 853) {
       o.wire = Wire::Dot;

@@ -43,6 +43,7 @@ std::vector<std::string> probe_names(std::size_t count, const RunOptions& opt, c
   }
   std::mt19937_64 rng(std::random_device{}());
   std::vector<std::string> names;
+  names.reserve(count);
   for (std::size_t i = 0; i < count; ++i) names.push_back(make_probe_name(opt.zone, rng));
   return names;
 }

@@ -176,12 +176,14 @@ ProbeResult direct_probe(const std::string& name, const IpAddress& target, Probe
 std::vector<ProbeResult> run_probes(const ProbePlan& plan, std::chrono::milliseconds system_timeout,
                                     std::chrono::milliseconds direct_timeout) {
   std::vector<std::future<ProbeResult>> running;
+  running.reserve(1 + plan.direct.size());
   running.push_back(std::async(std::launch::async, [&] { return system_probe(plan.system_name, system_timeout); }));
   for (const auto& d : plan.direct) {
     running.push_back(std::async(
         std::launch::async, [&d, direct_timeout] { return direct_probe(d.name, d.target, d.kind, direct_timeout); }));
   }
   std::vector<ProbeResult> out;
+  out.reserve(running.size());
   for (auto& f : running) out.push_back(f.get());
   return out;
 }
