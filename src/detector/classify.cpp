@@ -263,7 +263,7 @@ void run_wide(const Context& c, std::vector<Finding>& out) {
     if (p.kind == ProbeKind::System && !p.answered) {
       Finding f{Verdict::Inconclusive,
                 std::nullopt,
-                "The system resolver gave no answer for " + p.name + " (" + p.error + ").",
+                "The system resolver (getaddrinfo) gave no answer for the probe name (" + p.error + ").",
                 {},
                 {p.name},
                 {}};
