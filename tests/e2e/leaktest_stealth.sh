@@ -31,7 +31,7 @@ trap teardown EXIT
 teardown_first() { for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done; }
 teardown_first
 
-nx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+source "$(dirname "$0")/lib.sh"
 for ns in $C $V $R; do ip netns add $ns; nx $ns ip link set lo up; done
 ip link add tun0 netns $C type veth peer name tunpeer netns $V
 ip link add lan0 netns $C type veth peer name lanpeer netns $R
@@ -49,53 +49,10 @@ nx $V sysctl -qw net.ipv4.ip_forward=1
 nx $V ip route add 198.51.100.53/32 via 10.99.3.2
 nx $R ip route add 10.99.2.0/24 via 10.99.3.1
 
-unbound_conf() {  # unbound_conf FILE ADDR MODE(answer|stealth)
-  local file=$1 addr=$2 mode=$3
-  {
-    echo "server:"
-    echo "  interface: $addr"
-    echo "  port: 53"
-    echo "  do-ip6: no"
-    echo "  chroot: \"\""
-    echo "  username: \"\""
-    echo "  pidfile: \"\""
-    echo "  directory: \"$work\""
-    echo "  use-syslog: no"
-    echo "  logfile: \"$file.log\""
-    echo "  verbosity: 1"
-    echo "  log-queries: yes"
-    echo "  num-threads: 1"
-    echo "  module-config: \"iterator\""
-    echo "  access-control: 0.0.0.0/0 allow"
-    if [[ $mode == stealth ]]; then
-      echo "  access-control-view: 0.0.0.0/0 stealth"
-      echo "view:"
-      echo "  name: \"stealth\""
-      echo "  local-zone: \".\" deny"
-    else
-      echo "  local-zone: \"leaktest.dnsfence.example.\" redirect"
-      echo "  local-data: \"leaktest.dnsfence.example. 60 IN A 192.0.2.99\""
-    fi
-    echo "remote-control:"
-    echo "  control-enable: no"
-  } >"$file"
-}
-start_unbound() {  # start_unbound NS NAME ADDR MODE
-  unbound_conf "$work/$2.conf" "$3" "$4"
-  ip netns exec "$1" unbound -d -c "$work/$2.conf" >"$work/$2.out" 2>&1 &
-  pids+=($!)
-}
-start_unbound $V vpn 10.99.2.1 answer
-start_unbound $R lan 10.99.1.1 answer
+start_unbound $V vpn 10.99.2.1 answer 192.0.2.99
+start_unbound $R lan 10.99.1.1 answer 192.0.2.99
 start_unbound $R isp 198.51.100.53 stealth
 
-wait_for() {  # wait_for SECONDS CMD...: polls until CMD succeeds
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "FAIL: timed out waiting for: $*"; exit 1; }
-    sleep 0.1
-  done
-}
 wait_for 10 nx $C kdig +time=1 +retry=0 @10.99.2.1 ready.leaktest.dnsfence.example A
 wait_for 10 nx $C kdig +time=1 +retry=0 @10.99.1.1 ready.leaktest.dnsfence.example A
 wait_for 10 grep -q "start of service" "$work/isp.conf.log"
@@ -114,13 +71,11 @@ elapsed=$((SECONDS - start))
 cat "$work/report.json"
 
 fail() { echo "FAIL: $*"; cat "$work/stderr"; exit 1; }
-verdicts() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
-print(" ".join(sorted(f["verdict"] for f in r["findings"] if f["resolver"]==sys.argv[2])))' "$work/report.json" "$1"; }
 [[ $rc == 1 ]] || fail "exit code $rc, want 1 (leak)"
-[[ $(verdicts 198.51.100.53) == "LEAK-TYPE2 STEALTH" ]] || fail "198.51.100.53: $(verdicts 198.51.100.53)"
-[[ $(verdicts 10.99.1.1) == "LEAK-TYPE1" ]] || fail "10.99.1.1: $(verdicts 10.99.1.1)"
-[[ $(verdicts 10.99.2.1) == "OK" ]] || fail "10.99.2.1: $(verdicts 10.99.2.1)"
-[[ $(verdicts 192.0.2.1) == "OK" ]] || fail "192.0.2.1 (blocked third party): $(verdicts 192.0.2.1)"
+[[ $(verdicts "$work/report.json" 198.51.100.53) == "LEAK-TYPE2 STEALTH" ]] || fail "198.51.100.53: $(verdicts "$work/report.json" 198.51.100.53)"
+[[ $(verdicts "$work/report.json" 10.99.1.1) == "LEAK-TYPE1" ]] || fail "10.99.1.1: $(verdicts "$work/report.json" 10.99.1.1)"
+[[ $(verdicts "$work/report.json" 10.99.2.1) == "OK" ]] || fail "10.99.2.1: $(verdicts "$work/report.json" 10.99.2.1)"
+[[ $(verdicts "$work/report.json" 192.0.2.1) == "OK" ]] || fail "192.0.2.1 (blocked third party): $(verdicts "$work/report.json" 192.0.2.1)"
 # The Stealth server really received and logged the probes it never answered.
 grep -q "leaktest.dnsfence.example" "$work/isp.conf.log" || fail "the stealth resolver logged no probe"
 [[ -s $work/evidence.pcap ]] || fail "no --pcap evidence"
