@@ -84,6 +84,13 @@ det::Report report_once(const Options& o, const det::Facts& f) {
   return rep;
 }
 
+// The report plus what it was about: the tunnel and every resolver with its origin.
+nlohmann::json json_report(const det::Report& r, const det::Facts& f) {
+  nlohmann::json j = det::report_to_json(r);
+  j["inventory"] = det::facts_to_json(f)["inventory"];
+  return j;
+}
+
 volatile std::sig_atomic_t g_stop = 0;  // the only way a signal handler may talk to the loop
 
 int watch_loop(const Options& o, const det::RunOptions& r, det::Report last) {
@@ -98,7 +105,7 @@ int watch_loop(const Options& o, const det::RunOptions& r, det::Report last) {
     const std::string diff = det::report_diff(last, now);
     if (!diff.empty()) {
       if (o.json) {
-        std::cout << det::report_to_json(now).dump() << "\n";
+        std::cout << json_report(now, f).dump() << "\n";
       } else {
         std::cout << "changed (" << what << "):\n" << diff;
       }
@@ -113,7 +120,7 @@ int run(const Options& o) {
   const det::RunOptions r = run_options(o);
   const det::Facts f = gather_once(o, r);
   det::Report rep = report_once(o, f);
-  std::cout << (o.json ? det::report_to_json(rep).dump(2) + "\n" : det::report_text(rep, f)) << std::flush;
+  std::cout << (o.json ? json_report(rep, f).dump(2) + "\n" : det::report_text(rep, f)) << std::flush;
   if (o.watch && o.replay.empty()) return watch_loop(o, r, std::move(rep));
   return det::exit_code(rep.overall);
 }

@@ -251,6 +251,22 @@ void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>&
   }
 }
 
+// DNS over TLS cannot be tied to a probe name, but a connection attempt leaving outside the
+// tunnel during the run still shows the user's real address to that resolver.
+void classify_dot(const Context& c, std::vector<Finding>& out) {
+  if (!c.f.inventory.tunnel) return;
+  std::vector<IpAddress> seen;
+  for (const auto& o : c.f.observations) {
+    if (o.wire != Wire::Dot || o.is_response || c.local(o) || c.in_tunnel(o) || contains(seen, o.dst.ip())) continue;
+    seen.push_back(o.dst.ip());
+    const std::string x = o.dst.ip().to_string();
+    std::string why = "An encrypted DNS (DNS over TLS) connection to " + x;
+    why += " left on " + o.ifname + ", outside the tunnel: " + x;
+    why += " cannot read the names but sees your real address.";
+    out.push_back(Finding{Verdict::LeakType1, o.dst.ip(), std::move(why), {o}, {}, {route_text(c, o.dst.ip())}});
+  }
+}
+
 void run_wide(const Context& c, std::vector<Finding>& out) {
   auto add = [&](std::string why) {
     out.push_back(Finding{Verdict::Inconclusive, std::nullopt, std::move(why), {}, {}, {}});
@@ -285,6 +301,7 @@ Report classify(const Facts& facts) {
   const Context c = make_context(facts);
   Report r;
   run_wide(c, r.findings);
+  classify_dot(c, r.findings);
   for (const IpAddress& x : destinations(c)) {
     const Traffic t = traffic_for(c, x);
     const bool known =

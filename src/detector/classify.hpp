@@ -12,6 +12,7 @@ namespace dnsfence::detector {
 /// Per destination address X of a probe query (or configured resolver, or --public address):
 /// - LEAK-TYPE1: a probe query to X was seen on an interface other than the tunnel (loopback
 ///   excluded: a local stub is not a leak, its upstream queries are classified instead).
+///   A DNS-over-TLS connection attempt (port 853) seen outside the tunnel is LEAK-TYPE1 too.
 /// - LEAK-TYPE2: a probe query to X travelled inside the tunnel, and X is neither a VPN resolver
 ///   (configured on the tunnel link, inside a tunnel prefix, or --vpn-resolver) nor --trusted.
 /// - STEALTH: X (not VPN, not trusted, not --public) received probe queries, never answered one,

@@ -77,6 +77,21 @@ TEST(Classify, QueryOutsideTheTunnelIsTypeOne) {
   EXPECT_EQ(exit_code(r.overall), 1);
 }
 
+TEST(Classify, DotOutsideTheTunnelIsTypeOneInsideItIsNot) {
+  Facts f = load_facts("type1.json");
+  auto dot = [](const char* ifname, const char* dst) {
+    return Observation{
+        2.0, 0, ifname, *SocketAddress::parse("192.168.1.23:50000"), *SocketAddress::parse(dst), Wire::Dot, false, "",
+        0,   0, {}};
+  };
+  f.observations.push_back(dot("eth0", "198.51.100.9:853"));
+  f.observations.push_back(dot("eth0", "198.51.100.9:853"));
+  f.observations.push_back(dot("wg0", "198.51.100.10:853"));
+  const Report r = classify(f);
+  EXPECT_EQ(verdicts_for(r, "198.51.100.9"), (std::vector{Verdict::LeakType1}));
+  EXPECT_TRUE(verdicts_for(r, "198.51.100.10").empty());
+}
+
 TEST(Classify, ForgedAnswerIsTampered) {
   const Report r = classify(load_facts("tampered.json"));
   EXPECT_EQ(verdicts_for(r, "100.64.0.53"), (std::vector{Verdict::LeakType2, Verdict::Tampered}));
