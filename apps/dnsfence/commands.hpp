@@ -13,4 +13,8 @@ void add_serve_command(CLI::App& root, int& exit_code);
 /// `dnsfence witness serve|results|new-run`: the leak-test authority and its API client.
 void add_witness_command(CLI::App& root, int& exit_code);
 
+/// `dnsfence leaktest`: inventory, routes, capture and probes -> verdicts per resolver with
+/// evidence; exit 0 OK or INTERCEPTED, 1 leak, 2 inconclusive (3, usage, is main's).
+void add_leaktest_command(CLI::App& root, int& exit_code);
+
 }  // namespace dnsfence::app

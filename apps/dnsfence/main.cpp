@@ -20,6 +20,7 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   dnsfence::app::add_decode_command(app, exit_code);
   dnsfence::app::add_serve_command(app, exit_code);
+  dnsfence::app::add_leaktest_command(app, exit_code);
   dnsfence::app::add_generate_command(app, version);
   dnsfence::app::add_witness_command(app, exit_code);
   try {

@@ -1,0 +1,22 @@
+#pragma once
+// Facts and reports as JSON: `leaktest --json` prints a report, `--record FILE` saves the facts a
+// run gathered, and the classifier's fixtures under tests/data/detector/ are such recordings.
+// Control plane: throws on malformed input.
+
+#include <nlohmann/json.hpp>
+
+#include "detector/model.hpp"
+
+namespace dnsfence::detector {
+
+/// Reads facts; absent keys take their defaults. Throws std::runtime_error (or nlohmann's
+/// exceptions) on wrong types or unparsable addresses.
+Facts facts_from_json(const nlohmann::json& j);
+/// Writes facts in the form facts_from_json reads.
+nlohmann::json facts_to_json(const Facts& f);
+/// One observation as JSON (shared with the report).
+nlohmann::json observation_to_json(const Observation& o);
+/// The report: {"overall": "...", "exit_code": n, "findings": [...], "notes": [...]}.
+nlohmann::json report_to_json(const Report& r);
+
+}  // namespace dnsfence::detector

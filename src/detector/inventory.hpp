@@ -1,0 +1,48 @@
+#pragma once
+// Resolver inventory: every resolver the system may use and where it came from, and the tunnel.
+// Sources sit behind InventorySource so that macOS (scutil) and Windows (GetAdaptersAddresses)
+// can add theirs; the text parsers are pure functions, unit-tested on fixtures.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "detector/model.hpp"
+#include "detector/routes.hpp"
+
+namespace dnsfence::detector {
+
+/// One place resolvers are configured. collect() appends what it finds; a source that is absent
+/// (no systemd-resolved, no NetworkManager) appends a note instead and never throws.
+class InventorySource {
+ public:
+  virtual ~InventorySource() = default;
+  /// A short name for notes and reports ("resolv.conf").
+  [[nodiscard]] virtual std::string name() const = 0;
+  virtual void collect(Inventory& out) = 0;
+};
+
+/// The `nameserver` lines of a resolv.conf text, in order; zone indexes ("%eth0") are dropped,
+/// lines that are comments or not addresses are skipped.
+std::vector<IpAddress> parse_resolv_conf(std::string_view text);
+/// The `option domain-name-servers` of the last lease in a dhclient leases file.
+std::vector<IpAddress> parse_dhclient_leases(std::string_view text);
+/// The addresses of `key=a b c` in a KEY=VALUE file: systemd-networkd leases (key "DNS") and an
+/// environment dump of a udhcpc script (key "dns").
+std::vector<IpAddress> parse_env_lease(std::string_view text, std::string_view key);
+
+/// The Linux sources: resolv.conf at `resolv_conf`, systemd-resolved (D-Bus), NetworkManager
+/// (nmcli), and lease files of dhclient (/var/lib/dhcp), systemd-networkd
+/// (/run/systemd/netif/leases) and udhcpc environment dumps (/run/udhcpc/*.env).
+std::vector<std::unique_ptr<InventorySource>> linux_sources(const std::string& resolv_conf);
+
+/// Runs every source; duplicates (same address, origin and link) are kept once.
+Inventory collect_inventory(const std::vector<std::unique_ptr<InventorySource>>& sources);
+
+/// Finds the tunnel: `declared` (--tunnel) when given, else the interface of the kernel's route
+/// for a public address if it is a tun/wireguard device, else the first such device that is up.
+/// Fills its addresses. Absent when nothing qualifies (the classifier reports that).
+std::optional<Tunnel> detect_tunnel(const std::string& declared, RouteOracle& routes);
+
+}  // namespace dnsfence::detector

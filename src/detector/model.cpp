@@ -1,0 +1,67 @@
+#include "detector/model.hpp"
+
+namespace dnsfence::detector {
+
+const char* verdict_name(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::Ok:
+      return "OK";
+    case Verdict::Intercepted:
+      return "INTERCEPTED";
+    case Verdict::Inconclusive:
+      return "INCONCLUSIVE";
+    case Verdict::LeakType1:
+      return "LEAK-TYPE1";
+    case Verdict::LeakType2:
+      return "LEAK-TYPE2";
+    case Verdict::Stealth:
+      return "STEALTH";
+    case Verdict::Tampered:
+      return "TAMPERED";
+  }
+  return "?";
+}
+
+int exit_code(Verdict overall) noexcept {
+  switch (overall) {
+    case Verdict::Ok:
+    case Verdict::Intercepted:
+      return 0;
+    case Verdict::Inconclusive:
+      return 2;
+    case Verdict::LeakType1:
+    case Verdict::LeakType2:
+    case Verdict::Stealth:
+    case Verdict::Tampered:
+      return 1;
+  }
+  return 2;
+}
+
+const char* wire_name(Wire w) noexcept {
+  switch (w) {
+    case Wire::Udp:
+      return "udp";
+    case Wire::Tcp:
+      return "tcp";
+    case Wire::Dot:
+      return "dot";
+  }
+  return "?";
+}
+
+const char* probe_kind_name(ProbeKind k) noexcept {
+  switch (k) {
+    case ProbeKind::System:
+      return "system";
+    case ProbeKind::DirectUdp:
+      return "udp";
+    case ProbeKind::DirectTcp:
+      return "tcp";
+    case ProbeKind::Public:
+      return "public";
+  }
+  return "?";
+}
+
+}  // namespace dnsfence::detector

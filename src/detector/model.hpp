@@ -1,0 +1,143 @@
+#pragma once
+// The facts `leaktest` gathers and the verdicts it draws from them: plain values shared by the
+// platform-specific collectors (inventory, routes, capture, probes, witness) and the pure classifier.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net.hpp"
+
+namespace dnsfence::detector {
+
+using common::IpAddress;
+using common::SocketAddress;
+
+/// One resolver the system may use, and where the inventory found it.
+struct Resolver {
+  IpAddress address;
+  std::string origin;  // "/etc/resolv.conf", "systemd-resolved", "NetworkManager", "dhcp:<file>", ...
+  std::string link;    // the interface it is configured on, when the source says so ("" = global)
+};
+
+/// The VPN tunnel interface and how it was found.
+struct Tunnel {
+  std::string ifname;
+  int ifindex = 0;
+  std::string kind;                       // "tun", "wireguard", "declared", ...
+  std::string detected_by;                // "default route", "--tunnel", "interface scan"
+  std::vector<common::Prefix> addresses;  // the tunnel's own addresses, with their prefix lengths
+};
+
+/// Every resolver the system may use, plus the tunnel, plus what could not be read.
+struct Inventory {
+  std::vector<Resolver> resolvers;
+  std::optional<Tunnel> tunnel;
+  std::vector<std::string> notes;  // sources absent or unreadable: reported, never fatal
+};
+
+/// Where the kernel would send a DNS packet to one address.
+struct RouteFact {
+  IpAddress destination;
+  std::string ifname;  // "" when the lookup failed
+  int ifindex = 0;
+  std::optional<IpAddress> source;
+  std::string error;  // why the lookup failed, "" on success
+};
+
+/// The transport a DNS message was seen on.
+enum class Wire : std::uint8_t { Udp, Tcp, Dot };
+
+/// One DNS packet seen by the capture.
+struct Observation {
+  double time = 0;  // seconds since the capture started
+  int ifindex = 0;
+  std::string ifname;
+  SocketAddress src;
+  SocketAddress dst;
+  Wire wire = Wire::Udp;
+  bool is_response = false;
+  std::string qname;  // lower case, no trailing dot; "" for DoT or unparsable payloads
+  std::uint16_t id = 0;
+  std::uint16_t rcode = 0;
+  std::vector<std::string> answers;  // A/AAAA addresses in the answer section, as text
+};
+
+/// Which path a probe exercised.
+enum class ProbeKind : std::uint8_t {
+  System,     // getaddrinfo: the path applications really use
+  DirectUdp,  // a UDP query built by us, addressed to one configured resolver
+  DirectTcp,  // the same over TCP
+  Public,     // a query addressed to a third-party resolver, to detect server-side interception
+};
+
+/// One probe and what came back.
+struct ProbeResult {
+  std::string name;  // the unique probe name, lower case, no trailing dot
+  ProbeKind kind = ProbeKind::System;
+  std::optional<IpAddress> target;  // the resolver addressed (absent for System)
+  bool answered = false;
+  std::uint16_t rcode = 0;
+  std::vector<std::string> answers;  // A/AAAA addresses received
+  std::string error;                 // "timeout after 1500 ms", "connect: refused", ...
+};
+
+/// One resolver address the witness saw, with the probe names it asked for.
+struct WitnessResolver {
+  IpAddress address;
+  std::vector<std::string> names;
+};
+
+/// What the leak-test authority recorded for one run.
+struct WitnessResults {
+  std::vector<WitnessResolver> resolvers;
+  std::vector<std::string> served;  // the A/AAAA data the authority answers probe names with
+};
+
+/// The closed set of verdicts, from best to worst for exit codes (see exit_code()).
+enum class Verdict : std::uint8_t { Ok, Intercepted, Inconclusive, LeakType1, LeakType2, Stealth, Tampered };
+
+/// One finding: a verdict about one resolver (or the run), its evidence and a plain explanation.
+struct Finding {
+  Verdict verdict = Verdict::Inconclusive;
+  std::optional<IpAddress> resolver;  // absent for run-wide findings
+  std::string explanation;            // one plain-language sentence or two
+  std::vector<Observation> evidence;  // the packets that prove it (may be empty)
+  std::vector<std::string> probes;    // probe names involved
+  std::vector<std::string> facts;     // other evidence: route lookups, witness rows, probe errors
+};
+
+/// Everything the classifier reads. Collectors fill it; tests load it from fixtures.
+struct Facts {
+  Inventory inventory;
+  std::vector<RouteFact> routes;
+  bool capture_ok = false;
+  std::string capture_error;
+  std::vector<Observation> observations;
+  std::vector<ProbeResult> probes;
+  std::optional<WitnessResults> witness;  // absent without --witness, or when it failed
+  std::string witness_error;              // "" when no witness was asked or it answered
+  std::vector<IpAddress> trusted;         // --trusted: resolvers the user chose deliberately
+  std::vector<IpAddress> vpn_resolvers;   // --vpn-resolver, added to those found on the tunnel
+  std::vector<IpAddress> public_resolvers;
+  std::vector<std::string> waits;  // every bounded wait and how it ended, for the report
+};
+
+/// The classifier's result.
+struct Report {
+  std::vector<Finding> findings;
+  Verdict overall = Verdict::Inconclusive;
+  std::vector<std::string> notes;  // context that is no verdict: what the witness saw, the waits
+};
+
+/// "OK", "LEAK-TYPE1", ... as printed and as in JSON.
+const char* verdict_name(Verdict v) noexcept;
+/// Process exit code for an overall verdict: 0 OK/INTERCEPTED, 1 leak, 2 inconclusive.
+int exit_code(Verdict overall) noexcept;
+/// "udp", "tcp", "dot".
+const char* wire_name(Wire w) noexcept;
+/// "system", "udp", "tcp", "public".
+const char* probe_kind_name(ProbeKind k) noexcept;
+
+}  // namespace dnsfence::detector

@@ -1,0 +1,49 @@
+#pragma once
+// Probes: unique names and the three ways leaktest asks for them: through the system resolver
+// (getaddrinfo, what applications use), directly to one resolver over UDP or TCP, and to
+// third-party resolvers to see whether the VPN intercepts DNS. Every wait is bounded.
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "detector/model.hpp"
+
+namespace dnsfence::detector {
+
+/// "<16 hex digits>.<zone>", lower case, no trailing dot.
+std::string make_probe_name(std::string_view zone, std::mt19937_64& rng);
+
+/// An A query for `name` with RD set and id `id`, in wire form. Throws std::invalid_argument if
+/// `name` is not a valid domain name (control plane).
+std::vector<std::uint8_t> build_query(std::string_view name, std::uint16_t id);
+
+/// Looks `name` up with getaddrinfo in a helper thread; gives up after `timeout` (the thread is
+/// then left to finish on its own: getaddrinfo cannot be cancelled). NXDOMAIN (EAI_NONAME) is an
+/// answer; a timeout or EAI_AGAIN is not.
+ProbeResult system_probe(const std::string& name, std::chrono::milliseconds timeout);
+
+/// Sends one A query for `name` to `target` port 53 over UDP (DirectUdp, Public) or TCP
+/// (DirectTcp) and waits at most `timeout` for the reply with the same id.
+ProbeResult direct_probe(const std::string& name, const IpAddress& target, ProbeKind kind,
+                         std::chrono::milliseconds timeout, std::uint16_t port = 53);
+
+/// What to probe: the names are assigned in order, so the caller can reserve them with a witness.
+struct ProbePlan {
+  std::string system_name;
+  struct Direct {
+    std::string name;
+    IpAddress target;
+    ProbeKind kind;
+  };
+  std::vector<Direct> direct;
+};
+
+/// Runs every probe of the plan concurrently; returns when all finished or timed out.
+std::vector<ProbeResult> run_probes(const ProbePlan& plan, std::chrono::milliseconds system_timeout,
+                                    std::chrono::milliseconds direct_timeout);
+
+}  // namespace dnsfence::detector

@@ -1,0 +1,175 @@
+#include "detector/classify.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "detector/facts_json.hpp"
+#include "detector/testing_facts.hpp"
+
+namespace dnsfence::detector {
+namespace {
+
+using testing::load_facts;
+
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
+
+std::vector<Verdict> verdicts_for(const Report& r, const char* address) {
+  std::vector<Verdict> v;
+  for (const auto& f : r.findings) {
+    if (f.resolver && *f.resolver == ip(address)) v.push_back(f.verdict);
+  }
+  std::ranges::sort(v);
+  return v;
+}
+
+const Finding* find(const Report& r, Verdict v) {
+  auto it = std::ranges::find(r.findings, v, &Finding::verdict);
+  return it == r.findings.end() ? nullptr : &*it;
+}
+
+// The paper's hardest case: the DHCP-pushed ISP resolver receives the probe through the tunnel,
+// never answers, glibc falls back, and the authority sees only the VPN's resolver.
+TEST(Classify, StealthServerBehindTheTunnelIsTypeTwoAndStealth) {
+  const Report r = classify(load_facts("stealth.json"));
+  EXPECT_EQ(verdicts_for(r, "198.51.100.53"), (std::vector{Verdict::LeakType2, Verdict::Stealth}));
+  EXPECT_EQ(verdicts_for(r, "10.64.0.1"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(r.overall, Verdict::Stealth);
+  EXPECT_EQ(exit_code(r.overall), 1);
+  const Finding* stealth = find(r, Verdict::Stealth);
+  ASSERT_NE(stealth, nullptr);
+  EXPECT_EQ(stealth->evidence.size(), 2U);  // the system probe and the direct probe, both unanswered
+  EXPECT_TRUE(
+      std::ranges::all_of(stealth->evidence, [](const Observation& o) { return o.ifname == "wg0" && !o.is_response; }));
+  EXPECT_EQ(stealth->probes, (std::vector<std::string>{"s1.leak.example", "u1.leak.example"}));
+}
+
+TEST(Classify, StealthNeedsNoWitnessButTheWitnessCanClearIt) {
+  Facts f = load_facts("stealth.json");
+  f.witness.reset();
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2, Verdict::Stealth}));
+  // The authority saw the name only 198.51.100.53 was asked: it forwarded, it is no Stealth server.
+  f = load_facts("stealth.json");
+  f.witness->resolvers.push_back(WitnessResolver{ip("198.51.100.200"), {"u1.leak.example"}});
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2}));
+}
+
+TEST(Classify, TrustedResolverInsideTheTunnelIsNoLeak) {
+  Facts f = load_facts("stealth.json");
+  f.trusted.push_back(ip("198.51.100.53"));
+  const Report r = classify(f);
+  // Chosen by the user, reached inside the tunnel, but it never answered: not OK either.
+  EXPECT_EQ(verdicts_for(r, "198.51.100.53"), (std::vector{Verdict::Inconclusive}));
+  EXPECT_EQ(exit_code(r.overall), 2);
+}
+
+TEST(Classify, QueryOutsideTheTunnelIsTypeOne) {
+  const Report r = classify(load_facts("type1.json"));
+  EXPECT_EQ(verdicts_for(r, "192.168.1.1"), (std::vector{Verdict::LeakType1}));
+  const Finding* t1 = find(r, Verdict::LeakType1);
+  ASSERT_NE(t1, nullptr);
+  EXPECT_EQ(t1->evidence.front().ifname, "eth0");
+  EXPECT_NE(t1->explanation.find("outside the tunnel"), std::string::npos);
+  EXPECT_NE(t1->facts.front().find("dev eth0"), std::string::npos);
+  EXPECT_EQ(verdicts_for(r, "10.64.0.1"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(exit_code(r.overall), 1);
+}
+
+TEST(Classify, DotOutsideTheTunnelIsTypeOneInsideItIsNot) {
+  Facts f = load_facts("type1.json");
+  auto dot = [](const char* ifname, const char* dst) {
+    return Observation{
+        2.0, 0, ifname, *SocketAddress::parse("192.168.1.23:50000"), *SocketAddress::parse(dst), Wire::Dot, false, "",
+        0,   0, {}};
+  };
+  f.observations.push_back(dot("eth0", "198.51.100.9:853"));
+  f.observations.push_back(dot("eth0", "198.51.100.9:853"));
+  f.observations.push_back(dot("wg0", "198.51.100.10:853"));
+  const Report r = classify(f);
+  EXPECT_EQ(verdicts_for(r, "198.51.100.9"), (std::vector{Verdict::LeakType1}));
+  EXPECT_TRUE(verdicts_for(r, "198.51.100.10").empty());
+}
+
+TEST(Classify, ForgedAnswerIsTampered) {
+  const Report r = classify(load_facts("tampered.json"));
+  EXPECT_EQ(verdicts_for(r, "100.64.0.53"), (std::vector{Verdict::LeakType2, Verdict::Tampered}));
+  EXPECT_EQ(r.overall, Verdict::Tampered);
+  const Finding* t = find(r, Verdict::Tampered);
+  ASSERT_NE(t, nullptr);
+  EXPECT_NE(std::ranges::find(t->facts, "forged answer 203.0.113.66"), t->facts.end());
+}
+
+TEST(Classify, ThirdPartyAnsweredByTheProviderIsIntercepted) {
+  const Report r = classify(load_facts("intercepted.json"));
+  EXPECT_EQ(verdicts_for(r, "192.0.2.1"), (std::vector{Verdict::Intercepted}));
+  EXPECT_EQ(r.overall, Verdict::Intercepted);
+  EXPECT_EQ(exit_code(r.overall), 0);
+}
+
+TEST(Classify, ThirdPartyWithoutWitnessIsInconclusiveAndBlockedIsOk) {
+  Facts f = load_facts("intercepted.json");
+  f.witness.reset();
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::Inconclusive}));
+  f = load_facts("intercepted.json");
+  std::erase_if(f.observations, [](const Observation& o) { return o.is_response && o.qname == "p1.leak.example"; });
+  f.probes.back().answered = false;
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::Ok}));
+}
+
+TEST(Classify, FailedCaptureIsNeverOk) {
+  const Report r = classify(load_facts("capture_failed.json"));
+  EXPECT_EQ(r.overall, Verdict::Inconclusive);
+  EXPECT_EQ(exit_code(r.overall), 2);
+  EXPECT_NE(r.findings.front().explanation.find("Operation not permitted"), std::string::npos);
+}
+
+TEST(Classify, MissingTunnelAndUntestedResolverAreInconclusive) {
+  Facts f = load_facts("stealth.json");
+  f.inventory.tunnel.reset();
+  f.inventory.resolvers.push_back(Resolver{ip("198.51.100.77"), "/etc/resolv.conf", ""});
+  const Report r = classify(f);
+  EXPECT_EQ(verdicts_for(r, "198.51.100.77"), (std::vector{Verdict::Inconclusive}));
+  // Without a tunnel there is no inside: nothing is called a leak, nothing is called OK.
+  EXPECT_EQ(verdicts_for(r, "10.64.0.1"), (std::vector{Verdict::Inconclusive}));
+  EXPECT_EQ(r.overall, Verdict::Inconclusive);
+  EXPECT_TRUE(std::ranges::any_of(r.findings,
+                                  [](const Finding& x) { return !x.resolver && x.verdict == Verdict::Inconclusive; }));
+}
+
+TEST(Classify, LoopbackStubIsNotALeakAndNothingIsInconclusive) {
+  Facts f;
+  f.capture_ok = true;
+  f.inventory.tunnel = Tunnel{"wg0", 5, "tun", "test", {}};
+  f.inventory.resolvers.push_back(Resolver{ip("127.0.0.53"), "/etc/resolv.conf", ""});
+  f.probes.push_back(ProbeResult{"s1.x", ProbeKind::System, std::nullopt, true, 3, {}, ""});
+  f.observations.push_back(Observation{0,
+                                       1,
+                                       "lo",
+                                       *SocketAddress::parse("127.0.0.1:5000"),
+                                       *SocketAddress::parse("127.0.0.53:53"),
+                                       Wire::Udp,
+                                       false,
+                                       "s1.x",
+                                       1,
+                                       0,
+                                       {}});
+  const Report r = classify(f);
+  EXPECT_EQ(r.overall, Verdict::Inconclusive);
+  EXPECT_EQ(r.findings.size(), 1U);
+}
+
+TEST(Classify, FactsRoundTripThroughJson) {
+  const Facts f = load_facts("stealth.json");
+  const Facts g = facts_from_json(facts_to_json(f));
+  EXPECT_EQ(facts_to_json(g), facts_to_json(f));
+  EXPECT_EQ(report_to_json(classify(g))["overall"], "STEALTH");
+}
+
+TEST(Classify, NamesCompareWithoutCaseOrTrailingDot) {
+  EXPECT_EQ(normalize_name("AbC.Example."), "abc.example");
+}
+
+}  // namespace
+}  // namespace dnsfence::detector

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end: `dnsfence leaktest` in network namespaces sees the paper's Stealth DNS server and a
+# Type 1 leak. Topology (private and documentation addresses only, connected to nothing else):
+#
+#   dfd-ltc (client)  tun0 10.99.2.2 ==veth "tunnel"== 10.99.2.1 dfd-ltv (VPN server, resolver 10.99.2.1)
+#                     lan0 10.99.1.2 --veth LAN--      10.99.1.1 dfd-ltr (LAN resolver, answers)
+#   dfd-ltv 10.99.3.1 --veth-- 10.99.3.2 dfd-ltr, which also holds 198.51.100.53: an ISP resolver
+#   that logs every query and never answers (unbound view with local-zone "." deny).
+#
+# The client's resolv.conf lists 198.51.100.53 first (as DHCP would), then the VPN's 10.99.2.1,
+# then the LAN's 10.99.1.1. Expected: 198.51.100.53 LEAK-TYPE2 + STEALTH, 10.99.1.1 LEAK-TYPE1,
+# 10.99.2.1 OK, exit 1. A second veth stands in for the WireGuard tunnel (wireguard-go is the
+# lab's job); --tunnel names it.
+# Usage: leaktest_stealth.sh DNSFENCE_BINARY      (root; exit 77 = skipped)
+set -euo pipefail
+bin=${1:?dnsfence binary}
+[[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
+command -v unbound >/dev/null || { echo "SKIP: no unbound"; exit 77; }
+
+C=dfd-ltc V=dfd-ltv R=dfd-ltr
+work=$(mktemp -d /tmp/dfd-lt.XXXXXX)
+pids=()
+
+teardown() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "/etc/netns/$C" "$work"
+}
+trap teardown EXIT
+teardown_first() { for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done; }
+teardown_first
+
+source "$(dirname "$0")/lib.sh"
+for ns in $C $V $R; do ip netns add $ns; nx $ns ip link set lo up; done
+ip link add tun0 netns $C type veth peer name tunpeer netns $V
+ip link add lan0 netns $C type veth peer name lanpeer netns $R
+ip link add up0 netns $V type veth peer name down0 netns $R
+nx $C ip addr add 10.99.2.2/24 dev tun0
+nx $C ip addr add 10.99.1.2/24 dev lan0
+nx $V ip addr add 10.99.2.1/24 dev tunpeer
+nx $V ip addr add 10.99.3.1/24 dev up0
+nx $R ip addr add 10.99.1.1/24 dev lanpeer
+nx $R ip addr add 10.99.3.2/24 dev down0
+nx $R ip addr add 198.51.100.53/32 dev lo
+for l in "$C tun0" "$C lan0" "$V tunpeer" "$V up0" "$R lanpeer" "$R down0"; do set -- $l; nx "$1" ip link set "$2" up; done
+nx $C ip route add default via 10.99.2.1 dev tun0
+nx $V sysctl -qw net.ipv4.ip_forward=1
+nx $V ip route add 198.51.100.53/32 via 10.99.3.2
+nx $R ip route add 10.99.2.0/24 via 10.99.3.1
+
+start_unbound $V vpn 10.99.2.1 answer 192.0.2.99
+start_unbound $R lan 10.99.1.1 answer 192.0.2.99
+start_unbound $R isp 198.51.100.53 stealth
+
+wait_for 10 nx $C kdig +time=1 +retry=0 @10.99.2.1 ready.leaktest.dnsfence.example A
+wait_for 10 nx $C kdig +time=1 +retry=0 @10.99.1.1 ready.leaktest.dnsfence.example A
+wait_for 10 grep -q "start of service" "$work/isp.conf.log"
+
+mkdir -p "/etc/netns/$C"
+printf 'nameserver 198.51.100.53\nnameserver 10.99.2.1\nnameserver 10.99.1.1\noptions timeout:1 attempts:1\n' \
+  >"/etc/netns/$C/resolv.conf"
+
+start=$SECONDS
+set +e
+nx $C "$bin" leaktest --tunnel tun0 --public 192.0.2.1 --timeout 1000 --json \
+  --pcap "$work/evidence.pcap" --html "$work/report.html" >"$work/report.json" 2>"$work/stderr"
+rc=$?
+set -e
+elapsed=$((SECONDS - start))
+cat "$work/report.json"
+
+fail() { echo "FAIL: $*"; cat "$work/stderr"; exit 1; }
+[[ $rc == 1 ]] || fail "exit code $rc, want 1 (leak)"
+[[ $(verdicts "$work/report.json" 198.51.100.53) == "LEAK-TYPE2 STEALTH" ]] || fail "198.51.100.53: $(verdicts "$work/report.json" 198.51.100.53)"
+[[ $(verdicts "$work/report.json" 10.99.1.1) == "LEAK-TYPE1" ]] || fail "10.99.1.1: $(verdicts "$work/report.json" 10.99.1.1)"
+[[ $(verdicts "$work/report.json" 10.99.2.1) == "OK" ]] || fail "10.99.2.1: $(verdicts "$work/report.json" 10.99.2.1)"
+[[ $(verdicts "$work/report.json" 192.0.2.1) == "OK" ]] || fail "192.0.2.1 (blocked third party): $(verdicts "$work/report.json" 192.0.2.1)"
+# The Stealth server really received and logged the probes it never answered.
+grep -q "leaktest.dnsfence.example" "$work/isp.conf.log" || fail "the stealth resolver logged no probe"
+[[ -s $work/evidence.pcap ]] || fail "no --pcap evidence"
+grep -q "<svg" "$work/report.html" || fail "no diagram in --html"
+((elapsed < 5)) || fail "took ${elapsed}s, want < 5 s"
+echo "PASS: leaktest saw the Stealth server and the Type 1 leak in ${elapsed}s"
