@@ -127,6 +127,7 @@ void compare(const Ruleset& expected, const json& listing, Status& st) {
   }
   for (const auto& c : expected.chains) {
     std::vector<std::string> names;
+    names.reserve(c.rules.size());
     for (const auto& r : c.rules) names.push_back(r.name);
     if (!chains.contains(c.name))
       st.drift.push_back("chain " + c.name + " is missing");
@@ -137,6 +138,7 @@ void compare(const Ruleset& expected, const json& listing, Status& st) {
   for (const auto& [name, rules] : chains) st.drift.push_back("chain " + name + " is not in the configuration");
   for (const auto& s : expected.sets) {
     std::vector<std::string> want;
+    want.reserve(s.elements.size());
     for (const auto& p : s.elements) want.push_back(nft_element(p));
     if (!sets.contains(s.name))
       st.drift.push_back("set " + s.name + " is missing");
@@ -226,6 +228,7 @@ int run_program(const std::vector<std::string>& argv, const std::string& stdin_t
   if (pid == 0) {
     ::dup2(fds[0], 0);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());

@@ -73,6 +73,7 @@ std::vector<std::string> interfaces(const Rule& r) {
   if (r.iifnames.empty()) return {""};
   if (r.iif_negate) return {r.iifnames.size() == 1 ? " ! -i " + r.iifnames[0] : ""};
   std::vector<std::string> out;
+  out.reserve(r.iifnames.size());
   for (const auto& i : r.iifnames) out.push_back(" -i " + i);
   return out;
 }
@@ -83,7 +84,10 @@ void render_rule(const Ruleset& rs, const Rule& r, Family family, const std::str
   for (const auto& iif : interfaces(r))
     for (const auto& src : expand(rs, r.saddr_set, family))
       for (const auto& dst : expand(rs, r.daddr_set, family)) {
-        out += "-A " + chain + iif + (src.empty() ? "" : " -s " + src) + (dst.empty() ? "" : " -d " + dst) + matches(r);
+        out.append("-A ").append(chain).append(iif);
+        if (!src.empty()) out.append(" -s ").append(src);
+        if (!dst.empty()) out.append(" -d ").append(dst);
+        out += matches(r);
         out += " -m comment --comment \"" + r.name + "\" " + target(r, family) + "\n";
       }
 }

@@ -191,6 +191,7 @@ Ruleset build_client(const common::Config& config) {
   const auto& fw = config.firewall;
   Ruleset rs;
   std::vector<Prefix> resolvers;
+  resolvers.reserve(fw.resolvers.size());
   for (const auto& ip : fw.resolvers) resolvers.emplace_back(ip, ip.is_v4() ? 32 : 128);
   add_sets(rs, "resolvers", resolvers);
   Chain c{"output", Hook::Output, ChainKind::Filter, {}};
