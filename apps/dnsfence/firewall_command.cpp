@@ -103,12 +103,11 @@ void add_firewall_command(CLI::App& root, int& exit_code) {
   auto* r = sub(*fw, "render", "print the exact ruleset without touching the kernel", *o);
   r->add_option("--backend", o->backend, "override the configured backend")->check(CLI::IsMember({"nft", "iptables"}));
   r->callback([o, &exit_code] { exit_code = render(*o); });
-  sub(*fw, "apply", "replace the ruleset atomically (idempotent)", *o)->callback([o, &exit_code] {
-    exit_code = apply(*o);
-  });
-  sub(*fw, "remove", "delete exactly dnsfence's table and policy routing", *o)->callback([o, &exit_code] {
-    exit_code = remove(*o);
-  });
+  // OpenVPN's up/down append device, MTU and addresses to the command: apply and remove ignore them.
+  auto* ap = sub(*fw, "apply", "replace the ruleset atomically (idempotent)", *o);
+  ap->allow_extras()->callback([o, &exit_code] { exit_code = apply(*o); });
+  auto* rm = sub(*fw, "remove", "delete exactly dnsfence's table and policy routing", *o);
+  rm->allow_extras()->callback([o, &exit_code] { exit_code = remove(*o); });
   auto* s = sub(*fw, "status", "applied ruleset, counters, drift (exit 0 in sync, 1 absent, 2 drift)", *o);
   s->add_flag("--json", o->json, "machine-readable output");
   s->callback([o, &exit_code] { exit_code = status(*o); });

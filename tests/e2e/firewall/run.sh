@@ -136,6 +136,16 @@ scenario_tproxy() {
     pass "tproxy $server: udp delivered to the transparent listener, tcp answered by it"
   done
   [ "$(counter tproxy_dns tproxied-v6-udp)" -ge 1 ] || fail "tproxied-v6-udp counter"
+  stop_pid "$PID_proxy"
+  for server in 192.0.2.53 2001:db8:2::53; do
+    for t in udp tcp; do
+      local name="tproxy-down-$t-$RANDOM.test."
+      expect_answer "tproxy, proxy down, $t $server" "" "$server" "$name" $([ $t = tcp ] && echo +tcp)
+      for r in leak allow proxy; do logged $r "$name" && fail "tproxy fail-closed: $name reached $r"; done
+    done
+  done
+  [ "$(counter guard blocked-dns-udp)" -ge 2 ] || fail "guard did not catch the untproxied queries"
+  pass "tproxy, proxy down: the guard rejects, nothing reaches any resolver"
   fw remove
   in_ns dff-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
   in_ns dff-srv ip -6 route show table 100 | grep -q . && fail "v6 local route left after remove"
