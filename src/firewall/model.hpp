@@ -79,7 +79,7 @@ Ruleset build_ruleset(const common::Config& config);
 /// "FILE:LINE: reason".
 std::vector<common::Prefix> load_address_file(const std::string& path);
 
-/// Family of a set or rule named by `name` (set suffix _v4/_v6).
+/// V4 or V6: the family of the prefix's address.
 Family family_of(const common::Prefix& p);
 
 }  // namespace dnsfence::firewall
