@@ -17,4 +17,7 @@ void add_witness_command(CLI::App& root, int& exit_code);
 /// evidence; exit 0 OK or INTERCEPTED, 1 leak, 2 inconclusive (3, usage, is main's).
 void add_leaktest_command(CLI::App& root, int& exit_code);
 
+/// `dnsfence firewall render|apply|remove|status|allow`: dnsfence's nftables / iptables ruleset.
+void add_firewall_command(CLI::App& root, int& exit_code);
+
 }  // namespace dnsfence::app

@@ -21,6 +21,7 @@ int run(int argc, char** argv) {
   dnsfence::app::add_decode_command(app, exit_code);
   dnsfence::app::add_serve_command(app, exit_code);
   dnsfence::app::add_leaktest_command(app, exit_code);
+  dnsfence::app::add_firewall_command(app, exit_code);
   dnsfence::app::add_generate_command(app, version);
   dnsfence::app::add_witness_command(app, exit_code);
   try {

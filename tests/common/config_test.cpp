@@ -17,7 +17,8 @@ std::string error_of(std::string_view text) {
 TEST(Config, TheAnnotatedExampleLoadsWithEveryKey) {
   const Config c = load_config(DNSFENCE_SOURCE_DIR "/packaging/dnsfence.toml");
   EXPECT_EQ(c.serve.upstreams.at(0).to_string(), "10.64.0.53:53");
-  EXPECT_EQ(c.serve.listen.at(0).to_string(), "127.0.0.1:53");
+  EXPECT_EQ(c.serve.listen.at(0).to_string(), "10.8.0.1:53");
+  EXPECT_EQ(c.serve.listen.at(1).to_string(), "[fd00:8::1]:53");
   EXPECT_TRUE(c.serve.canaries.doh);
   EXPECT_FALSE(c.serve.canaries.icloud_private_relay);
   ASSERT_EQ(c.serve.names.size(), 1U);
