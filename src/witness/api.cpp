@@ -18,19 +18,36 @@ void error(httplib::Response& res, int status, const std::string& message) {
   res.set_content(nlohmann::json{{"error", message}}.dump() + "\n", kJson);
 }
 
-nlohmann::json resolver_json(const ResolverStats& r) {
+// Probe numbers: 1.. under the zone, 1001.. under v4.<zone>, 2001.. under v6.<zone> (created_json).
+std::string probe_name(const ApiContext& ctx, const RunId& run, std::uint16_t probe) {
+  const std::string zone = ctx.zone.zone.to_text();
+  const std::string suffix = probe >= 2001 ? "v6." + zone : probe >= 1001 ? "v4." + zone : zone;
+  return encode_token(ctx.key, Token{run, probe}) + "." + suffix;
+}
+
+nlohmann::json answers_json(const ApiContext& ctx) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : ctx.zone.answer_a) out.push_back(a.to_text());
+  for (const auto& a : ctx.zone.answer_aaaa) out.push_back(a.to_text());
+  return out;
+}
+
+nlohmann::json resolver_json(const ResolverStats& r, const RunId& run, const ApiContext& ctx) {
   nlohmann::json transports = nlohmann::json::array();
   if (r.udp) transports.push_back("udp");
   if (r.tcp) transports.push_back("tcp");
   nlohmann::json types = nlohmann::json::array();
   for (std::size_t i = 0; i < r.type_count; ++i) types.push_back(dns::type_name(r.types[i]));
+  nlohmann::json names = nlohmann::json::array();
+  for (std::size_t i = 0; i < r.probe_count; ++i) names.push_back(probe_name(ctx, run, r.probes[i]));
   return {{"address", r.address.to_text()},
           {"family", r.address.v6 ? "ipv6" : "ipv4"},
           {"first_seen", iso8601(r.first_seen)},
           {"last_seen", iso8601(r.last_seen)},
           {"count", r.count},
           {"transports", transports},
-          {"types", types}};
+          {"types", types},
+          {"names", names}};
 }
 
 void refresh_gauge(const ApiContext& ctx) {
@@ -62,7 +79,7 @@ void get_run(const ApiContext& ctx, const std::string& text, httplib::Response& 
     error(res, 404, "no such run (unknown or expired)");
     return;
   }
-  res.set_content(run_json(*run).dump(2) + "\n", kJson);
+  res.set_content(run_json(*run, ctx).dump(2) + "\n", kJson);
 }
 
 }  // namespace
@@ -79,29 +96,30 @@ std::string iso8601(TimePoint t) {
   return std::string(buf.data(), n) + frac.data();
 }
 
-nlohmann::json run_json(const RunSnapshot& run) {
+nlohmann::json run_json(const RunSnapshot& run, const ApiContext& ctx) {
   nlohmann::json resolvers = nlohmann::json::array();
-  for (const auto& r : run.resolvers) resolvers.push_back(resolver_json(r));
-  return {{"run", run.id.to_text()},
-          {"created", iso8601(run.created)},
-          {"expires", iso8601(run.expires)},
-          {"dropped", run.dropped},
-          {"resolvers", resolvers}};
+  for (const auto& r : run.resolvers) resolvers.push_back(resolver_json(r, run.id, ctx));
+  return {{"run", run.id.to_text()}, {"created", iso8601(run.created)}, {"expires", iso8601(run.expires)},
+          {"dropped", run.dropped},  {"answers", answers_json(ctx)},    {"resolvers", resolvers}};
 }
 
 nlohmann::json created_json(const RunSnapshot& run, const ApiContext& ctx) {
   const std::string zone = ctx.zone.zone.to_text();
-  auto probes = [&](const std::string& suffix, std::size_t first) {
+  auto probes = [&](std::size_t first) {
     nlohmann::json names = nlohmann::json::array();
     for (std::size_t i = 0; i < ctx.probes_per_run; ++i)
-      names.push_back(encode_token(ctx.key, Token{run.id, static_cast<std::uint16_t>(first + i)}) + "." + suffix);
+      names.push_back(probe_name(ctx, run.id, static_cast<std::uint16_t>(first + i)));
     return names;
   };
-  nlohmann::json j = {{"run", run.id.to_text()},         {"zone", zone},
-                      {"created", iso8601(run.created)}, {"expires", iso8601(run.expires)},
-                      {"probes", probes(zone, 1)},       {"behaviours", {"noreply.", "servfail.", "delay-<ms>."}}};
-  if (!ctx.zone.ns_v4.empty()) j["probes_v4"] = probes("v4." + zone, 1001);
-  if (!ctx.zone.ns_v6.empty()) j["probes_v6"] = probes("v6." + zone, 2001);
+  nlohmann::json j = {{"run", run.id.to_text()},
+                      {"zone", zone},
+                      {"created", iso8601(run.created)},
+                      {"expires", iso8601(run.expires)},
+                      {"probes", probes(1)},
+                      {"behaviours", {"noreply.", "servfail.", "delay-<ms>."}}};
+  if (!ctx.zone.ns_v4.empty()) j["probes_v4"] = probes(1001);
+  if (!ctx.zone.ns_v6.empty()) j["probes_v6"] = probes(2001);
+  j["answers"] = answers_json(ctx);
   return j;
 }
 

@@ -30,9 +30,12 @@ struct ApiContext {
   WitnessMetrics& metrics;
 };
 
-/// The JSON of a run's results.
-nlohmann::json run_json(const RunSnapshot& run);
-/// The JSON of a new run: its id, times and probe names under the zone (and v4./v6. children).
+/// The JSON of a run's results: per resolver its address, times, count, transports, types and the
+/// probe names it asked for; and the addresses the witness serves at probe names ("answers"), so a
+/// client can tell a forged answer (TAMPERED) from a real one.
+nlohmann::json run_json(const RunSnapshot& run, const ApiContext& ctx);
+/// The JSON of a new run: its id, times, probe names under the zone (and v4./v6. children) and the
+/// answers served at them.
 nlohmann::json created_json(const RunSnapshot& run, const ApiContext& ctx);
 /// "2026-11-28T12:00:00.123Z".
 std::string iso8601(TimePoint t);

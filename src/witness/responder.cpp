@@ -225,7 +225,7 @@ Decision Responder::probe(Ctx& c, std::size_t below) const noexcept {
     return d;
   }
   const RecordOutcome recorded =
-      store_.record(Observation{token->run, c.peer.endpoint.address, c.peer.transport, c.question.qtype});
+      store_.record(Observation{token->run, c.peer.endpoint.address, c.peer.transport, c.question.qtype, token->probe});
   if (recorded == RecordOutcome::UnknownRun) {
     Decision d = negative(c, Outcome::NxDomain);
     d.outcome = Outcome::UnknownRun;

@@ -1,8 +1,8 @@
 #pragma once
 // The witness's only memory: per run, every resolver address that asked, first and last seen, a
-// count, the transports and the query types. Bounded: runs expire `run_ttl` after creation, at
-// most `max_runs` live at once, at most `max_resolvers_per_run` addresses per run (later ones are
-// counted as dropped, not stored). Thread-safe; time comes from an injected clock.
+// count, the transports, the query types and which probe names it asked for. Bounded: runs expire `run_ttl` after
+// creation, at most `max_runs` live at once, at most `max_resolvers_per_run` addresses per run (later ones are counted
+// as dropped, not stored). Thread-safe; time comes from an injected clock.
 
 #include <array>
 #include <chrono>
@@ -45,9 +45,11 @@ struct Observation {
   IpAddress resolver;
   dns::Transport transport = dns::Transport::Udp;
   std::uint16_t qtype = 0;
+  std::uint16_t probe = 0;  // the token's probe number
 };
 
 inline constexpr std::size_t kMaxTypesPerResolver = 16;
+inline constexpr std::size_t kMaxProbesPerResolver = 16;
 
 struct ResolverStats {
   IpAddress address;
@@ -58,6 +60,8 @@ struct ResolverStats {
   bool tcp = false;
   std::array<std::uint16_t, kMaxTypesPerResolver> types{};  // distinct, in order first seen
   std::uint8_t type_count = 0;
+  std::array<std::uint16_t, kMaxProbesPerResolver> probes{};  // distinct probe numbers it asked for
+  std::uint8_t probe_count = 0;
 };
 
 /// A copy of one run for the API.

@@ -78,6 +78,11 @@ TEST(WitnessApi, CreateQueryAndReadResults) {
   EXPECT_EQ(body["resolvers"][0]["address"], "127.0.0.1");
   EXPECT_EQ(body["resolvers"][0]["transports"], nlohmann::json::array({"udp"}));
   EXPECT_EQ(body["resolvers"][0]["types"], nlohmann::json::array({"A"}));
+  // Which probe names each resolver asked (the Stealth test), and what the witness serves there
+  // (the TAMPERED test): the shape `dnsfence leaktest` reads.
+  EXPECT_EQ(body["resolvers"][0]["names"], nlohmann::json::array({run["probes"][0]}));
+  EXPECT_EQ(body["answers"], run["answers"]);
+  EXPECT_FALSE(body["answers"].empty());
   EXPECT_EQ(client.Get("/runs/0000000000000000")->status, 404);
   EXPECT_EQ(client.Get("/runs/nothex")->status, 400);
   const std::string text = client.Get("/metrics")->body;
