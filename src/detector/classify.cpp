@@ -12,6 +12,13 @@ bool contains(const std::vector<IpAddress>& v, const IpAddress& a) {
   return std::ranges::find(v, a) != v.end();
 }
 
+// A probe error that means the network refused the query actively (ICMP unreachable, TCP reset):
+// no socket read it, unlike a silent drop.
+bool is_refusal(const std::string& error) {
+  return error.find("Connection refused") != std::string::npos || error.find("No route to host") != std::string::npos ||
+         error.find("Network is unreachable") != std::string::npos;
+}
+
 bool is_loopback(const IpAddress& a) {
   if (a.is_v4()) return a.bytes()[0] == 127;
   const auto& b = a.bytes();
@@ -215,6 +222,19 @@ void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>&
   const bool vpn = contains(c.vpn, t.address);
   const bool trusted = contains(c.f.trusted, t.address);
   const bool third_party = contains(c.f.public_resolvers, t.address);
+  // A direct probe refused (ICMP unreachable, TCP reset), none answered, nothing outside the
+  // tunnel: the VPN blocks DNS to this resolver (the paper's first remedy). No resolver read the
+  // queries, so it is neither a Type 2 leak nor a Stealth server, which drops silently. (The other
+  // probes may time out instead: routers rate-limit ICMP, 1/s per destination on Linux.)
+  const bool refused = !t.answered() && std::ranges::any_of(t.direct, [](const ProbeResult* p) {
+    return is_refusal(p->error);
+  });
+  if (refused && t.queries_outside.empty() && !vpn && !trusted) {
+    out.push_back(finding(Verdict::Ok, c, t,
+                          "Queries to " + x + " went into the tunnel and were refused (ICMP unreachable or TCP "
+                              "reset): the VPN blocks DNS to it, no resolver read them."));
+    return;
+  }
   if (!t.queries_outside.empty()) {
     out.push_back(finding(Verdict::LeakType1, c, t,
                           "DNS queries to " + x + " left on " + t.queries_outside.front().ifname +

@@ -56,6 +56,32 @@ TEST(Classify, StealthNeedsNoWitnessButTheWitnessCanClearIt) {
   EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2}));
 }
 
+// The VPN server rejects DNS to third parties (block mode): probes are refused at once (or time out
+// when the server rate-limits its ICMP). Nothing read the queries: no Type 2 leak and no Stealth
+// server (which drops silently), but blocked.
+TEST(Classify, RefusedInsideTheTunnelIsBlockedNotTypeTwoOrStealth) {
+  Facts f = load_facts("stealth.json");
+  auto direct_to = [&](const char* a) {
+    std::vector<ProbeResult*> v;
+    for (auto& p : f.probes) {
+      if (p.target && *p.target == ip(a)) v.push_back(&p);
+    }
+    return v;
+  };
+  ASSERT_EQ(direct_to("198.51.100.53").size(), 1U);
+  direct_to("198.51.100.53")[0]->error = "recv: Connection refused";
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::Ok}));
+  // A second probe that timed out (rate-limited ICMP) does not change it.
+  ProbeResult tcp = *direct_to("198.51.100.53")[0];
+  tcp.kind = ProbeKind::DirectTcp;
+  tcp.error = "TCP connect timeout after 1500 ms";
+  f.probes.push_back(tcp);
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::Ok}));
+  // Only silence, no refusal: a silent drop again, Type 2 and Stealth.
+  for (ProbeResult* p : direct_to("198.51.100.53")) p->error = "no reply within 1500 ms";
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2, Verdict::Stealth}));
+}
+
 TEST(Classify, TrustedResolverInsideTheTunnelIsNoLeak) {
   Facts f = load_facts("stealth.json");
   f.trusted.push_back(ip("198.51.100.53"));
