@@ -134,6 +134,29 @@ TEST(Classify, ThirdPartyAnsweredByTheProviderIsIntercepted) {
   EXPECT_EQ(exit_code(r.overall), 0);
 }
 
+// The DHCP-pushed resolver itself (not a --public one) behind a VPN that intercepts: the client
+// sees answers from its address, but the authority saw its probe names only from the address that
+// also brought the VPN resolver's own probes. Intercepted, not Type 2. Without a witness, or when
+// the authority saw them from elsewhere (the resolver or its forwarder), it stays Type 2.
+TEST(Classify, ConfiguredResolverAnsweredByTheVpnIsInterceptedWithAWitness) {
+  auto configured = [] {
+    Facts f = load_facts("intercepted.json");
+    f.public_resolvers.clear();
+    f.inventory.resolvers.push_back(Resolver{ip("192.0.2.1"), "/etc/resolv.conf", ""});
+    return f;
+  };
+  Facts f = configured();
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::Intercepted}));
+  EXPECT_EQ(verdicts_for(classify(f), "10.64.0.1"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(exit_code(classify(f).overall), 0);
+  f.witness.reset();
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::LeakType2}));
+  f = configured();
+  f.witness->resolvers[0].names = {"s1.leak.example"};
+  f.witness->resolvers.push_back(WitnessResolver{ip("198.51.100.7"), {"p1.leak.example"}});
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::LeakType2}));
+}
+
 TEST(Classify, ThirdPartyWithoutWitnessIsInconclusiveAndBlockedIsOk) {
   Facts f = load_facts("intercepted.json");
   f.witness.reset();
