@@ -41,7 +41,7 @@ prepare() {
   # The tunnel must carry traffic from the (possibly new) address before the case starts.
   [ "${before%% *}" = "${LEASE%% *}" ] || vpn_roam
   wait_until 12 nsx $NS_CLIENT kdig @$TUN_SERVER "$(probe_name health)" +timeout=1 +retry=0 \
-    || die "the tunnel does not carry DNS to the serve stand-in"
+    || die "the tunnel does not carry DNS to dnsfence serve"
 }
 
 # apply_mode: the protection of the current MODE.
@@ -53,13 +53,14 @@ apply_mode() {
     redirect) protect_server_redirect ;;
     block) protect_server_block ;;
     ipv4-only) protect_server_redirect ipv4-only ;;
-    tproxy) protect_server_tproxy || { SKIP_REASON="tproxy stand-in unavailable (no C compiler)"; return 1; } ;;
+    tproxy) protect_server_tproxy ;;
   esac
   return 0
 }
 
 # begin: starts the evidence of one case (log marks + capture of DNS outside the tunnel).
 begin() {
+  LT_DONE=no LT_OVERALL=- LT_VERDICTS=- LT_PUBLIC_VERDICT=- LT_FALSE="" LT_TRUE=""
   case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
   echo "$LEASE" >"$CASE_DIR/lease.txt"
   capture_start client-eth0 $NS_CLIENT eth0 "port 53" $NS_CLIENT $LAN_GW
@@ -69,6 +70,7 @@ begin() {
 # counts what each untrusted resolver saw of PROBES. Sets SEEN, LEAKS, OUTSIDE, WITNESS.
 finish() {
   local r c
+  [ $LT_DONE = yes ] || leaktest_run
   log_barrier "${UNTRUSTED_RESOLVERS[@]}" provider "$@" || FAILS+=("$MODE: log barrier")
   capture_stop client-eth0
   SEEN="" LEAKS=0
@@ -80,7 +82,96 @@ finish() {
   SEEN=${SEEN% }
   OUTSIDE=$(grep -c "\.53: " "$CASE_DIR/client-eth0.txt" 2>/dev/null || true)
   WITNESS=$(seen_sources auth "${PROBES[@]}")
+  leaktest_judge
   keep_logs
+}
+
+# --- dnsfence leaktest: what it says, checked against what the resolvers' logs say happened ----
+# No witness is integrated yet (the authority is a plain unbound), so leaktest probes under the
+# lab's zone and judges from the client alone: the capture, the routes, the answers. What it
+# cannot know without a witness: whether a query into the tunnel to a third-party address was
+# answered by that resolver (a Type 2 leak) or intercepted by the VPN server (OK) -- the client
+# sees the same packets either way (conntrack rewrites the reply's source); whether an answer was
+# forged (TAMPERED needs the authority's data); INTERCEPTED for --public (answered through the
+# tunnel is INCONCLUSIVE). The lab therefore checks each LEAK-TYPE2 claim against the logs: true
+# when that resolver logged one of leaktest's probe names, false otherwise.
+LT_PUBLIC=$ATTACKER_RESOLVER   # a third-party resolver the user does not use (--public)
+LT_ZONE=$PROBE_ZONE
+LT_TRUSTED=()
+
+# leaktest_run: one run inside dfl-client; JSON, HTML and its pcap go to the case's evidence.
+# Sets LT_RC, LT_OVERALL, LT_VERDICTS (distinct verdicts of every finding but the --public one,
+# worst first), LT_PUBLIC_VERDICT.
+leaktest_run() {
+  local args=(leaktest --json --tunnel "$WG_CLIENT_IF" --vpn-resolver "$PROVIDER_RESOLVER"
+    --vpn-resolver "$TUN_SERVER" --zone "$LT_ZONE" --public "$LT_PUBLIC" --timeout 1000
+    --system-timeout 3000 --html "$CASE_DIR/leaktest.html" --pcap "$CASE_DIR/leaktest.pcap") t
+  for t in "${LT_TRUSTED[@]}"; do args+=(--trusted "$t"); done
+  LT_DONE=yes
+  nsx $NS_CLIENT timeout 20 "$DNSFENCE" "${args[@]}" >"$CASE_DIR/leaktest.json" 2>"$CASE_DIR/leaktest.err" \
+    && LT_RC=0 || LT_RC=$?
+  LT_OVERALL=$(jq -r '.overall // "-"' "$CASE_DIR/leaktest.json" 2>/dev/null) || LT_OVERALL=ERROR
+  LT_VERDICTS=$(jq -r --arg pub "$LT_PUBLIC" '
+    ["TAMPERED","STEALTH","LEAK-TYPE2","LEAK-TYPE1","INCONCLUSIVE","INTERCEPTED","OK"] as $order
+    | [.findings[] | select(.resolver != $pub) | .verdict] | unique
+    | sort_by(. as $v | $order | index($v)) | join(",")' "$CASE_DIR/leaktest.json" 2>/dev/null) || LT_VERDICTS=ERROR
+  LT_PUBLIC_VERDICT=$(jq -r --arg pub "$LT_PUBLIC" '[.findings[] | select(.resolver == $pub) | .verdict]
+    | unique | join(",") | if . == "" then "-" else . end' "$CASE_DIR/leaktest.json" 2>/dev/null) || LT_PUBLIC_VERDICT=ERROR
+  log "leaktest $SCEN_NAME/$MODE: overall=$LT_OVERALL verdicts=$LT_VERDICTS public=$LT_PUBLIC_VERDICT (exit $LT_RC)"
+}
+
+# lt_resolver_name ADDR: the lab's name of the resolver at ADDR ("" if none).
+lt_resolver_name() {
+  local r
+  case $1 in "$LAN_GW" | "$SHOP_RESOLVER6") echo shop; return ;; esac
+  for r in "${!RESOLVER_ADDR[@]}"; do [ "${RESOLVER_ADDR[$r]}" = "$1" ] && { echo "$r"; return; }; done
+  echo ""
+}
+
+# leaktest_judge (after the log barrier): every LEAK-TYPE2 / STEALTH finding is true if the
+# resolver it names logged one of that finding's probe names, false otherwise. Sets LT_TRUE and
+# LT_FALSE ("ADDR:VERDICT ...").
+leaktest_judge() {
+  local addr verdict names r n
+  LT_TRUE="" LT_FALSE=""
+  [ -s "$CASE_DIR/leaktest.json" ] || return 0
+  while read -r addr verdict names; do
+    r=$(lt_resolver_name "$addr")
+    [ -n "$r" ] && [ -n "$names" ] || continue
+    # shellcheck disable=SC2086
+    n=$(seen_count "$r" $names)
+    if [ "$n" -gt 0 ]; then LT_TRUE+="$addr:$verdict "; else LT_FALSE+="$addr:$verdict "; fi
+  done < <(jq -r '.findings[] | select(.verdict == "LEAK-TYPE2" or .verdict == "STEALTH")
+    | "\(.resolver) \(.verdict) \(.probes | join(" "))"' "$CASE_DIR/leaktest.json")
+  LT_TRUE=${LT_TRUE% } LT_FALSE=${LT_FALSE% }
+}
+
+# lt_has ADDR VERDICT: leaktest reported VERDICT for the resolver ADDR.
+lt_has() {
+  jq -e --arg a "$1" --arg v "$2" 'any(.findings[]; .resolver == $a and .verdict == $v)' \
+    "$CASE_DIR/leaktest.json" >/dev/null 2>&1
+}
+# lt_true ADDR VERDICT: ... and the resolver's log confirms it.
+lt_true() { grep -qw -- "$1:$2" <<<"$LT_TRUE"; }
+
+# expect_leaktest_leak ADDR VERDICT...: unprotected: leaktest names ADDR with each VERDICT, and
+# (for Type 2 and Stealth) the resolver's log confirms it saw leaktest's probes.
+expect_leaktest_leak() {
+  local addr=$1 v; shift
+  for v in "$@"; do
+    check "leaktest: $addr is $v (leaktest said $LT_VERDICTS)" lt_has "$addr" "$v"
+    case $v in LEAK-TYPE2 | STEALTH) check "leaktest's $v for $addr is true (its log has the probes)" lt_true "$addr" "$v" ;; esac
+  done
+}
+
+# expect_leaktest_protected: no finding leaktest can judge without a witness says leak: no
+# LEAK-TYPE1, STEALTH or TAMPERED, and every LEAK-TYPE2 is one the logs prove false (the VPN
+# intercepted it: out of leaktest's reach without a witness, recorded as leaktest-false=...).
+expect_leaktest_protected() {
+  check "leaktest ran ($LT_OVERALL)" ne "$LT_OVERALL" ERROR
+  check "leaktest: no LEAK-TYPE1, STEALTH or TAMPERED ($LT_VERDICTS)" \
+    bash -c "! grep -qE 'LEAK-TYPE1|STEALTH|TAMPERED' <<<'$LT_VERDICTS'"
+  check "leaktest: no Type 2 claim the logs confirm ($LT_TRUE)" eq "$LT_TRUE" ""
 }
 
 # summary: the per-mode part of the RESULT line.
@@ -89,6 +180,8 @@ summary() {
   s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) probe-queries-at-untrusted[$SEEN] dns-outside-tunnel=$OUTSIDE"
   s+=" lookup=$([ "$LOOKUP_RC" = 0 ] && echo ok || echo "fail($LOOKUP_RC)") latency=${LOOKUP_MS}ms"
   [ -n "${EXTRA:-}" ] && s+=" $EXTRA"
+  s+=" leaktest=$LT_VERDICTS leaktest-public=$LT_PUBLIC_VERDICT"
+  [ -n "$LT_FALSE" ] && s+=" leaktest-false=${LT_FALSE// /,}"
   PARTS+=("$s")
   printf '%s\n' "$s" >"$CASE_DIR/result.txt"
   EXTRA=""

@@ -29,7 +29,9 @@ SHOP_WAN6=2001:db8:113::2 INET_SHOP6=2001:db8:113::1 SHOP_RESOLVER6=2001:db8:113
 VPN_WAN6=2001:db8:2::2 INET_VPN6=2001:db8:2::1
 TUN_SERVER6=fd00:8::1 TUN_CLIENT6=fd00:8::2 PUBLIC_RESOLVER6=2001:db8:53::53
 WG_CLIENT_IF=dflwg0 WG_SERVER_IF=dflwg1 WG_PORT=51820 WG_FWMARK=51820
-SERVE_LISTEN=$TUN_SERVER:53      # where the `dnsfence serve` stand-in listens on the VPN server
+SERVE_LISTEN=$TUN_SERVER:53      # where `dnsfence serve` listens on the VPN server (and [fd00:8::1]:53)
+# The dnsfence binary under test: ctest passes DNSFENCE=$<TARGET_FILE:dnsfence>.
+DNSFENCE=${DNSFENCE:-$(cd "$LAB_DIR/.." && pwd)/build/apps/dnsfence/dnsfence}
 PROBE_ZONE=leak.test
 FORGED_ANSWER=203.0.113.66       # what the poisoning shop resolver answers
 
@@ -48,12 +50,17 @@ wait_until() {
 }
 
 # start_bg NAME NS CMD...: runs CMD in namespace NS in the background, records its PID (and
-# executable) under $LAB_STATE/pids/NAME, output to $LAB_STATE/out/NAME.out.
+# executable) under $LAB_STATE/pids/NAME, output to $LAB_STATE/out/NAME.out (or appended to
+# $BG_LOG when set: a log that outlives restarts, e.g. the proxy's query log in the evidence).
 # `ip netns exec` execs CMD, so $! is CMD's own PID.
 start_bg() {
   local name=$1 ns=$2; shift 2
   mkdir -p "$LAB_STATE/pids" "$LAB_STATE/out"
-  ip netns exec "$ns" "$@" </dev/null >"$LAB_STATE/out/$name.out" 2>&1 &
+  if [ -n "${BG_LOG:-}" ]; then
+    ip netns exec "$ns" "$@" </dev/null >>"$BG_LOG" 2>&1 &
+  else
+    ip netns exec "$ns" "$@" </dev/null >"$LAB_STATE/out/$name.out" 2>&1 &
+  fi
   local pid=$!
   printf '%s %s\n' "$pid" "$1" >"$LAB_STATE/pids/$name"
   mkdir -p "$LAB_STATE/cmds"
@@ -106,10 +113,14 @@ stop_all_bg() {
   return 0
 }
 
+need_dnsfence() {
+  [ -x "$DNSFENCE" ] || { log "no dnsfence binary at $DNSFENCE (build it, or set DNSFENCE)"; exit 77; }
+}
+
 need_root() {
   [ "$(id -u)" -eq 0 ] || { log "needs root (network namespaces)"; exit 77; }
   local t
-  for t in ip nft wireguard-go wg dnsmasq unbound busybox kdig tcpdump conntrack; do
+  for t in ip nft wireguard-go wg dnsmasq unbound busybox kdig tcpdump conntrack jq; do
     command -v "$t" >/dev/null || { log "missing $t (run scripts/setup)"; exit 77; }
   done
   [ -c /dev/net/tun ] || { log "no /dev/net/tun"; exit 77; }

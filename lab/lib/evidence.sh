@@ -26,7 +26,7 @@ log_slice() { tail -c +$((${LOG_MARK[$1]:-0} + 1)) "$(resolver_log "$1")" 2>/dev
 seen_count() {
   local r=$1; shift
   local pat; pat=$(printf '%s|' "$@"); pat=${pat%|}
-  log_slice "$r" | grep -Eic " (${pat//./\\.})\. " || true
+  log_slice "$r" | grep -Eic "$LOG_NAME_BEFORE(${pat//./\\.})\. " || true
 }
 
 # seen_sources NAME PROBE...: the client addresses resolver NAME saw asking for PROBE.
@@ -36,7 +36,7 @@ seen_sources() {
   { log_slice "$r" | grep -Ei " (${pat//./\\.})\. " || true; } | sed -E 's/.*info: ([0-9a-f.:]+) .*/\1/' | sort -u | paste -sd, - || true
 }
 
-log_has() { log_slice "$1" | grep -qi " $2\. "; }
+log_has() { log_slice "$1" | grep -qi "$LOG_NAME_BEFORE$2\. "; }
 
 # log_barrier NAME...: sends one marker query to each resolver from a namespace the protection
 # never touches and waits until each log shows it. Unbound logs queries in arrival order, so

@@ -1,21 +1,31 @@
 # shellcheck shell=bash
-# Protection steps, one function each. Today they are plain nft rules and an unbound forwarder
-# standing in for dnsfence; each says which dnsfence command replaces it. Every step creates the
-# table `inet dnsfence` in its namespace, exactly the table `dnsfence firewall` owns, so removing a
-# step is `nft delete table inet dnsfence` today and `dnsfence firewall remove` later.
+# Protection steps, one function each. The proxy is the real `dnsfence serve` ($DNSFENCE); the
+# firewall steps are still plain nft rules, each saying which `dnsfence firewall` command replaces
+# it. Every step creates the table `inet dnsfence` in its namespace, exactly the table
+# `dnsfence firewall` owns, so removing a step is `nft delete table inet dnsfence` today and
+# `dnsfence firewall remove` later.
 
 ALLOWLIST=("$PUBLIC_RESOLVER" "$PROVIDER_RESOLVER")  # user-chosen resolvers + the provider's own
 ALLOWLIST6=("$PUBLIC_RESOLVER6")
 
-# serve_start / serve_stop: the transparent proxy on the VPN server.
-# Later: start_bg serve $NS_VPN dnsfence serve --listen $SERVE_LISTEN --upstream $PROVIDER_RESOLVER:53
+# serve_start / serve_stop: `dnsfence serve` on the VPN server, redirect mode: plain listeners on
+# the tunnel addresses (the DNAT target), the provider's resolver as upstream, DoH canary
+# NXDOMAIN and DDR NODATA by default. --debug-log writes one line per query (name, action,
+# destination class) to resolvers/serve.log, the evidence of what it intercepted; one worker keeps
+# those lines in arrival order, like unbound's, so log barriers work on it.
 serve_start() {
-  resolver_running serve && return 0
-  resolver_start serve
-  wait_until 5 resolver_listening serve || die "serve stand-in did not start"
+  recorded_pid serve >/dev/null && return 0
+  BG_LOG=$(resolver_log serve) start_bg serve $NS_VPN "$DNSFENCE" serve \
+    --listen $SERVE_LISTEN --listen "[$TUN_SERVER6]:53" --upstream $PROVIDER_RESOLVER:53 \
+    --workers 1 --metrics 127.0.0.1:9153 --user nobody --debug-log
+  wait_until 5 serve_answers || die "dnsfence serve did not answer: $(tail -5 "$(resolver_log serve)")"
 }
-serve_stop() { resolver_stop serve; }
-resolver_running() { recorded_pid "unbound-$1" >/dev/null; }
+serve_stop() { stop_bg serve; }
+# serve_answers: a query to the proxy from the VPN server itself gets an answer (readiness).
+serve_answers() {
+  recorded_pid serve >/dev/null || return 1
+  nsx $NS_VPN kdig @$TUN_SERVER "$(probe_name ready)" +timeout=1 +retry=0 | grep -q "status: NOERROR"
+}
 
 # protect_server_redirect: the paper's transparent DNS proxy. Every DNS query a VPN client
 # forwards (udp/tcp 53) to a resolver outside the allowlist is DNATed to the proxy; conntrack makes
@@ -70,27 +80,23 @@ NFT
   nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
 }
 
-# protect_server_tproxy: the same interception with TPROXY: the proxy receives each query still
-# addressed to the resolver the client asked, and answers from that address. The nft `tproxy`
-# statement is not terminal and, when no transparent socket listens, lets the packet through
-# (it would be forwarded: fail open), so the forward chain rejects DNS as in redirect mode.
-# Stand-in proxy: lab/tools/tproxy_relay.c (UDP only), built on first use.
-# Later: dnsfence serve --config (mode tproxy) + dnsfence firewall apply --config (mode tproxy).
+# protect_server_tproxy: the same interception with TPROXY: `dnsfence serve` in tproxy mode
+# receives each query still addressed to the resolver the client asked (a transparent listener on
+# :5300) and answers from that address (a transparent reply socket bound to it). The nft `tproxy`
+# statement is not terminal and, when no transparent socket listens, lets the packet through (it
+# would be forwarded: fail open), so the forward chain rejects DNS as in redirect mode. UDP and
+# TCP, IPv4; IPv6 DNS from the tunnel is rejected in forward (scenario 7 covers IPv6 with redirect).
+# Later: dnsfence firewall apply --config (mode tproxy).
 TPROXY_PORT=5300 TPROXY_MARK=1 TPROXY_TABLE=100
 protect_server_tproxy() {
-  local relay=$LAB_STATE/tproxy_relay
-  if [ ! -x "$relay" ]; then
-    command -v cc >/dev/null || { log "protect_server_tproxy: no C compiler for the relay"; return 2; }
-    cc -O2 -Wall -Wextra -o "$relay" "$LAB_DIR/tools/tproxy_relay.c" || return 2
-  fi
-  tproxy_relay_start
+  serve_tproxy_start
   nsx $NS_VPN nft -f - <<NFT
 table inet dnsfence
 delete table inet dnsfence
 table inet dnsfence {
   set allowlist { type ipv4_addr; flags interval; elements = { $(IFS=,; echo "${ALLOWLIST[*]}") } }
   chain dns_tproxy { type filter hook prerouting priority mangle; policy accept;
-    iifname "$WG_SERVER_IF" ip saddr $TUN_NET ip daddr != @allowlist ip daddr != $TUN_SERVER meta l4proto udp th dport 53 counter tproxy ip to :$TPROXY_PORT meta mark set $TPROXY_MARK accept
+    iifname "$WG_SERVER_IF" ip saddr $TUN_NET ip daddr != @allowlist ip daddr != $TUN_SERVER meta l4proto { udp, tcp } th dport 53 counter tproxy ip to :$TPROXY_PORT meta mark set $TPROXY_MARK accept
   }
   chain forward { type filter hook forward priority filter; policy accept;
     iifname "$WG_SERVER_IF" ip daddr != @allowlist meta l4proto { udp, tcp } th dport { 53, 853 } counter reject
@@ -102,12 +108,20 @@ NFT
   ip -n $NS_VPN route replace local 0.0.0.0/0 dev lo table $TPROXY_TABLE
   nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
 }
-tproxy_relay_start() {
+# serve_tproxy_start / serve_tproxy_stop: a second `dnsfence serve`, in tproxy mode (the
+# redirect-mode one keeps its tunnel listeners); its debug log is resolvers/serve-tproxy.log.
+serve_tproxy_start() {
   recorded_pid serve-tproxy >/dev/null && return 0
-  start_bg serve-tproxy $NS_VPN "$LAB_STATE/tproxy_relay" $TPROXY_PORT $PROVIDER_RESOLVER
-  wait_until 5 grep -q "^listening" "$LAB_STATE/out/serve-tproxy.out" || die "tproxy relay did not start"
+  local log; log=$(resolver_log serve-tproxy)
+  BG_LOG=$log start_bg serve-tproxy $NS_VPN "$DNSFENCE" serve \
+    --tproxy-listen 0.0.0.0:$TPROXY_PORT --listen 127.0.0.1:$((TPROXY_PORT + 1)) \
+    --upstream $PROVIDER_RESOLVER:53 --workers 1 --metrics 127.0.0.1:9154 --user nobody --debug-log
+  wait_until 5 serve_tproxy_listening || die "dnsfence serve (tproxy) did not start: $(tail -5 "$log")"
 }
-tproxy_relay_stop() { stop_bg serve-tproxy; }
+serve_tproxy_listening() {
+  recorded_pid serve-tproxy >/dev/null && nsx $NS_VPN ss -Hlun "sport = :$TPROXY_PORT" | grep -q .
+}
+serve_tproxy_stop() { stop_bg serve-tproxy; }
 
 # protect_client_guard: the client-side Type 1 guard. DNS that would leave by any interface but
 # the tunnel is DNATed into the tunnel to the VPN's resolver (so lookups still succeed at once),
@@ -137,7 +151,7 @@ NFT
 # unprotect: removes every protection step (the state of an unprotected run).
 unprotect() {
   local ns
-  tproxy_relay_stop
+  serve_tproxy_stop
   ip -n $NS_VPN rule del fwmark $TPROXY_MARK lookup $TPROXY_TABLE priority 100 2>/dev/null || true
   ip -n $NS_VPN route flush table $TPROXY_TABLE 2>/dev/null || true
   for ns in $NS_VPN $NS_CLIENT; do

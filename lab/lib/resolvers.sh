@@ -11,19 +11,25 @@
 #   provider  dfl-provider   10.64.0.53                  the VPN provider's trusted resolver
 #   public    dfl-public     198.51.100.53               a "public" resolver the user chose (allowlisted)
 #   attacker  dfl-public     198.51.100.66               the stalker's resolver (a rented server)
-#   serve     dfl-vpn        10.8.0.1, fd00:8::1         stand-in for `dnsfence serve` (see protect.sh)
+#   serve     dfl-vpn        10.8.0.1, fd00:8::1         `dnsfence serve` (not unbound: see protect.sh);
+#                                                        its --debug-log is the "log" of this name
+#   serve-tproxy  dfl-vpn    (transparent :5300)         `dnsfence serve` in tproxy mode (scenario 12)
 
 # Untrusted resolvers: a probe name in any of their logs during a protected run is a leak.
 UNTRUSTED_RESOLVERS=(shop hotel isp attacker)
-ALL_RESOLVERS=(auth shop hotel isp provider public attacker serve)
+ALL_RESOLVERS=(auth shop hotel isp provider public attacker serve serve-tproxy)
 
 declare -A RESOLVER_NS=([auth]=$NS_AUTH [shop]=$NS_SHOP [hotel]=$NS_SHOP [isp]=$NS_ISP
-  [provider]=$NS_PROVIDER [public]=$NS_PUBLIC [attacker]=$NS_PUBLIC [serve]=$NS_VPN)
+  [provider]=$NS_PROVIDER [public]=$NS_PUBLIC [attacker]=$NS_PUBLIC [serve]=$NS_VPN
+  [serve-tproxy]=$NS_VPN)
 declare -A RESOLVER_ADDR=([auth]=$AUTH_ADDR [shop]=$SHOP_RESOLVER [hotel]=$HOTEL_GUEST_RESOLVER
   [isp]=$ISP_RESOLVER [provider]=$PROVIDER_RESOLVER [public]=$PUBLIC_RESOLVER
   [attacker]=$ATTACKER_RESOLVER [serve]=$TUN_SERVER)
 
 resolver_log() { echo "$LAB_EVIDENCE/resolvers/$1.log"; }
+# A query's name in a log line: unbound writes "info: ADDR NAME. TYPE IN", dnsfence serve's debug
+# log "query ... name=NAME. type=N ...".
+LOG_NAME_BEFORE='[ =]'
 
 # unbound_conf NAME ADDR...: the common part of every instance; role-specific lines follow on stdin.
 unbound_conf() {
@@ -111,17 +117,6 @@ view:
   view-first: yes
 CONF
       ) ;;
-    serve)
-      # Stand-in for `dnsfence serve --listen $SERVE_LISTEN --upstream $PROVIDER_RESOLVER:53`:
-      # forwards to the provider, answers the DoH canary NXDOMAIN and DDR NODATA itself.
-      conf=$(unbound_conf serve $TUN_SERVER $TUN_SERVER6 <<CONF
-  local-zone: "use-application-dns.net." always_nxdomain
-  local-zone: "resolver.arpa." always_nodata
-forward-zone:
-  name: "."
-  forward-addr: $PROVIDER_RESOLVER
-CONF
-      ) ;;
     *) die "unknown resolver $name" ;;
   esac
   start_bg "unbound-$name" "${RESOLVER_NS[$name]}" unbound -d -p -c "$conf"
@@ -137,12 +132,13 @@ resolvers_up() {
   local r
   mkdir -p "$LAB_EVIDENCE/resolvers"
   for r in "${ALL_RESOLVERS[@]}"; do
-    [ "$r" = serve ] && continue  # needs the tunnel address: started by vpn_up
     : >"$(resolver_log "$r")"
+    # dnsfence serve needs the tunnel address: serve_start, after vpn_up.
+    case $r in serve*) continue ;; esac
     resolver_start "$r"
   done
   for r in "${ALL_RESOLVERS[@]}"; do
-    [ "$r" = serve ] && continue
+    case $r in serve*) continue ;; esac
     wait_until 5 resolver_listening "$r" || die "resolver $r did not start: $(cat "$LAB_STATE/out/unbound-$r.out")"
   done
 }

@@ -33,8 +33,10 @@ sc_shop_type2() {  # scenarios 1 and 2: the shop's public resolver through the t
     expect_leak shop
     check "Type 2: the shop saw the VPN's address ($src)" eq "$src" "$VPN_WAN"
     check "lookup succeeded" eq "$LOOKUP_RC" 0
+    expect_leaktest_leak "$SHOP_RESOLVER" LEAK-TYPE2
   else
     expect_protected
+    expect_leaktest_protected
   fi
   summary
 }
@@ -47,13 +49,18 @@ sc_2() {
 }
 
 sc_3() {
+  LT_PUBLIC=$PUBLIC_RESOLVER   # the attacker's resolver is the configured one here
   prepare "$SHOP_RESOLVER" slow rogue
   check "the rogue server answered first (lease: $LEASE)" grep -q "dns=\"$ATTACKER_RESOLVER\"" <<<"$LEASE"
   apply_mode
   begin
   probe_std
   finish
-  if [ $MODE = unprotected ]; then expect_leak attacker; else expect_protected; fi
+  if [ $MODE = unprotected ]; then
+    expect_leak attacker; expect_leaktest_leak "$ATTACKER_RESOLVER" LEAK-TYPE2
+  else
+    expect_protected; expect_leaktest_protected
+  fi
   summary
 }
 
@@ -64,7 +71,11 @@ sc_4() {
   begin
   probe_std
   finish
-  if [ $MODE = unprotected ]; then expect_leak hotel; else expect_protected; fi
+  if [ $MODE = unprotected ]; then
+    expect_leak hotel; expect_leaktest_leak "$HOTEL_GUEST_RESOLVER" LEAK-TYPE2
+  else
+    expect_protected; expect_leaktest_protected
+  fi
   summary
 }
 
@@ -78,7 +89,8 @@ sc_5() {
   capture_stop isp
   local q a
   q=$(grep -c "$VPN_WAN\.[0-9]* > $ISP_RESOLVER\.53:" "$CASE_DIR/isp.txt" || true)
-  a=$(grep -c "$ISP_RESOLVER\.53 > $VPN_WAN\." "$CASE_DIR/isp.txt" || true)
+  # Answers: UDP datagrams or TCP segments with data (a handshake's "length 0" is none).
+  a=$(grep "$ISP_RESOLVER\.53 > $VPN_WAN\." "$CASE_DIR/isp.txt" | grep -vc "length 0\$" || true)
   EXTRA="isp-queries-in=$q isp-answers-out=$a witness-saw=${WITNESS:--}"
   if [ $MODE = unprotected ]; then
     expect_leak isp
@@ -87,9 +99,12 @@ sc_5() {
     check "lookup succeeded via the fallback" eq "$LOOKUP_RC" 0
     check "the witness saw only the fallback, not the Stealth ISP ($WITNESS)" \
       bash -c "[ -n '$WITNESS' ] && ! grep -q '$ISP_RESOLVER' <<<'$WITNESS'"
+    expect_leaktest_leak "$ISP_RESOLVER" LEAK-TYPE2 STEALTH
+    expect_leaktest_leak "$SHOP_RESOLVER" LEAK-TYPE2
   else
     expect_protected
     check "no query reached the ISP" eq "$q" 0
+    expect_leaktest_protected
   fi
   summary
 }
@@ -106,10 +121,12 @@ sc_type1() {  # scenarios 6 and 8
   EXTRA="$victim-saw-from=${src:--}"
   if [ $MODE = protected ]; then
     expect_protected
+    expect_leaktest_protected
   else
     expect_leak "$victim"
     check "DNS left outside the tunnel ($OUTSIDE packets)" ge "$OUTSIDE" 1
     check "Type 1: $victim saw a non-VPN address ($src)" ne "$src" "$VPN_WAN"
+    expect_leaktest_leak "$1" LEAK-TYPE1
   fi
   ip -n $NS_CLIENT route del "${2:-none}" 2>/dev/null || true
   summary
@@ -133,8 +150,10 @@ sc_9() {
     expect_leak shop
     check "the canary resolves (automatic DoH stays on)" eq "$canary" NOERROR
     check "DDR designates the shop's DoH server" ne "$ddr_answer" ""
+    expect_leaktest_leak "$SHOP_RESOLVER" LEAK-TYPE2
   else
     expect_protected
+    expect_leaktest_protected
     check "the canary is NXDOMAIN" eq "$canary" NXDOMAIN
     check "DDR has no designation" eq "$ddr_answer" ""
     check "the shop saw neither canary nor DDR" eq "$shop_canary" 0
@@ -143,6 +162,7 @@ sc_9() {
 }
 
 sc_10() {
+  LT_TRUSTED=("$PUBLIC_RESOLVER")   # the user's choice: --trusted
   prepare "$SHOP_RESOLVER"
   client_set_resolvers "$PUBLIC_RESOLVER"   # the user's own choice, overriding DHCP
   apply_mode
@@ -154,6 +174,10 @@ sc_10() {
   local pub; pub=$(seen_count public "${PROBES[0]}")
   EXTRA="public-saw=$pub serve-intercepted=$(seen_count serve "${PROBES[@]}")"
   check "the allowlisted resolver answered the user's lookup" ge "$pub" 1
+  # The system uses only the trusted resolver: leaktest has nothing to blame in either mode (the
+  # shop's query is an explicit kdig, not something the system's configuration sends).
+  check "leaktest: the trusted resolver is OK" lt_has "$PUBLIC_RESOLVER" OK
+  expect_leaktest_protected
   if [ $MODE = unprotected ]; then
     expect_leak shop
   else
@@ -202,7 +226,9 @@ sc_11() {
   if [ $MODE = unprotected ]; then
     EXTRA+=" (fail-open: rules removed with the proxy)"
     check "while the proxy was dead the shop got queries" ge "$(seen_count shop "${PROBES[@]}")" 1
+    expect_leaktest_protected   # leaktest ran after the restart, with the rules back
   else
+    expect_leaktest_protected
     check "while the proxy was dead DNS failed closed" eq "$during_ok" 0
     check "no probe at any untrusted resolver ($SEEN)" eq "$LEAKS" 0
     check "lookups work again after the restart" eq "$after_ok" 5
@@ -227,49 +253,67 @@ sc_12() {  # modes: unprotected, redirect, tproxy, block
     check "the lookup failed (blocked)" ne "$LOOKUP_RC" 0
     check "it failed at once (${LOOKUP_MS} ms, no timeout)" le "$LOOKUP_MS" $LATENCY_LIMIT_MS
     check "the allowlisted resolver still answers" eq "$allowed" NOERROR
+    # Rejected (ICMP unreachable / TCP reset) inside the tunnel: blocked, neither a leak nor Stealth.
+    expect_leaktest_protected
+    check "leaktest: the shop's resolver is blocked (OK)" lt_has "$SHOP_RESOLVER" OK
+    check "leaktest: the third-party resolver is blocked (OK)" eq "$LT_PUBLIC_VERDICT" OK
     summary
     return 0
   fi
   local relay_before=0 killed_rc=-
   if [ $MODE = tproxy ]; then
-    # Answers must come from the address the client asked (kdig and glibc accepted them above).
-    relay_before=$(grep -c " $SHOP_RESOLVER:53 answered" "$LAB_STATE/out/serve-tproxy.out" || true)
+    # dnsfence serve (tproxy) received the probes still addressed to the shop (a public
+    # destination); kdig and glibc accepted its answers above, so they came from 203.0.113.53:53.
+    leaktest_run   # before the proxy is killed below
+    relay_before=$(log_slice serve-tproxy | grep -Eic "name=(${PROBES[0]//./\\.}|${PROBES[1]//./\\.})\. .*destination=public" || true)
     # Fail closed: with the transparent proxy gone, tproxy lets packets through; the forward
     # chain must still keep them from the shop.
-    tproxy_relay_stop
+    serve_tproxy_stop
     PROBES+=("$(probe_name s12-tk)")
     local rc=$LOOKUP_RC ms=$LOOKUP_MS addr=$LOOKUP_ADDR
     lookup "${PROBES[2]}"; killed_rc=$LOOKUP_RC
     LOOKUP_RC=$rc LOOKUP_MS=$ms LOOKUP_ADDR=$addr   # the result line reports the first lookup
-    cp "$LAB_STATE/out/serve-tproxy.out" "$CASE_DIR/tproxy-relay.log" 2>/dev/null || true
   fi
   finish
   EXTRA="shop-saw-from=$(seen_sources shop "${PROBES[@]}" | sed 's/^$/-/')"
   if [ $MODE = unprotected ]; then
     expect_leak shop
+    expect_leaktest_leak "$SHOP_RESOLVER" LEAK-TYPE2
   else
     expect_protected
+    expect_leaktest_protected
     if [ $MODE = tproxy ]; then
-      EXTRA+=" relay-answered-as-$SHOP_RESOLVER=$relay_before relay-killed-lookup=rc$killed_rc"
-      check "the relay answered as the original resolver" ge "$relay_before" 2
-      check "with the relay killed, DNS failed closed" ne "$killed_rc" 0
+      EXTRA+=" serve-tproxy-answered-as-$SHOP_RESOLVER=$relay_before serve-killed-lookup=rc$killed_rc"
+      check "dnsfence serve (tproxy) answered as the original resolver" ge "$relay_before" 2
+      check "with dnsfence serve (tproxy) killed, DNS failed closed" ne "$killed_rc" 0
     fi
   fi
   summary
 }
 
 sc_13() {
+  # leaktest's probes go under the forged zone. Without a witness it does not know the authority's
+  # data, so it cannot say TAMPERED: it sees a Type 2 leak (true) and an answer it cannot judge;
+  # the lab records what the shop answered leaktest (leaktest-answer=).
+  LT_ZONE=bank.$PROBE_ZONE
   prepare "$SHOP_RESOLVER"
   apply_mode
   begin
   probe_std "bank.$PROBE_ZONE"
   finish
-  EXTRA="answer=$LOOKUP_ADDR poisoned=$([ "$LOOKUP_ADDR" = "$FORGED_ANSWER" ] && echo yes || echo no)"
+  local lt_answer
+  lt_answer=$(jq -r '[.. | objects | .answers? // empty | .[]] | unique | join(",")' "$CASE_DIR/leaktest.json" 2>/dev/null)
+  EXTRA="answer=$LOOKUP_ADDR poisoned=$([ "$LOOKUP_ADDR" = "$FORGED_ANSWER" ] && echo yes || echo no) leaktest-answer=${lt_answer:--}"
   if [ $MODE = unprotected ]; then
     expect_leak shop
     check "the client got the forged address" eq "$LOOKUP_ADDR" "$FORGED_ANSWER"
+    expect_leaktest_leak "$SHOP_RESOLVER" LEAK-TYPE2
+    check "leaktest was answered with the forged address too ($lt_answer)" grep -q "$FORGED_ANSWER" <<<"$lt_answer"
+    check "leaktest cannot say TAMPERED without a witness (if it does, update this check)" \
+      bash -c "! grep -q TAMPERED <<<'$LT_VERDICTS'"
   else
     expect_protected
+    expect_leaktest_protected
   fi
   summary
 }
@@ -287,9 +331,11 @@ sc_7() {  # modes: unprotected, ipv4-only, protected
   EXTRA="shop-saw-from=${src:--}"
   if [ $MODE = protected ]; then
     expect_protected
+    expect_leaktest_protected
   else
     expect_leak shop
     check "the shop saw the VPN's IPv6 address ($src)" eq "$src" "$VPN_WAN6"
+    expect_leaktest_leak "$SHOP_RESOLVER6" LEAK-TYPE2
   fi
   summary
 }

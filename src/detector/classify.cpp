@@ -12,6 +12,13 @@ bool contains(const std::vector<IpAddress>& v, const IpAddress& a) {
   return std::ranges::find(v, a) != v.end();
 }
 
+// A probe error that means the network refused the query actively (ICMP unreachable, TCP reset):
+// no socket read it, unlike a silent drop.
+bool is_refusal(const std::string& error) {
+  return error.find("Connection refused") != std::string::npos || error.find("No route to host") != std::string::npos ||
+         error.find("Network is unreachable") != std::string::npos;
+}
+
 bool is_loopback(const IpAddress& a) {
   if (a.is_v4()) return a.bytes()[0] == 127;
   const auto& b = a.bytes();
@@ -142,6 +149,34 @@ bool appeared_at_witness(const Context& c, const Traffic& t) {
   return false;
 }
 
+// With a witness: the probe names asked of X reached the authority, but only from the addresses
+// that also brought the VPN resolvers' own probe names, so the VPN's resolver answered them: X's
+// queries were intercepted on the VPN server (conntrack made the answers look like X's). A
+// resolver that forwards elsewhere shows up from another address and stays a Type 2 leak.
+bool answered_by_vpn(const Context& c, const Traffic& t) {
+  if (!c.f.witness || t.names.empty()) return false;
+  std::set<std::string> vpn_names;
+  for (const auto& o : c.f.observations) {
+    if (!o.is_response && !c.local(o) && contains(c.vpn, o.dst.ip())) vpn_names.insert(normalize_name(o.qname));
+  }
+  std::vector<IpAddress> vpn_egress;
+  for (const auto& r : c.f.witness->resolvers) {
+    for (const auto& n : r.names) {
+      if (vpn_names.contains(normalize_name(n)) && !contains(vpn_egress, r.address)) vpn_egress.push_back(r.address);
+    }
+  }
+  if (vpn_egress.empty()) return false;
+  bool seen = false;
+  for (const auto& r : c.f.witness->resolvers) {
+    for (const auto& n : r.names) {
+      if (!t.names.contains(normalize_name(n)) || vpn_names.contains(normalize_name(n))) continue;
+      if (!contains(vpn_egress, r.address)) return false;
+      seen = true;
+    }
+  }
+  return seen;
+}
+
 // Answer addresses X returned that the witness never serves.
 std::vector<std::string> forged_answers(const Context& c, const Traffic& t) {
   std::vector<std::string> bad;
@@ -215,6 +250,19 @@ void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>&
   const bool vpn = contains(c.vpn, t.address);
   const bool trusted = contains(c.f.trusted, t.address);
   const bool third_party = contains(c.f.public_resolvers, t.address);
+  // A direct probe refused (ICMP unreachable, TCP reset), none answered, nothing outside the
+  // tunnel: the VPN blocks DNS to this resolver (the paper's first remedy). No resolver read the
+  // queries, so it is neither a Type 2 leak nor a Stealth server, which drops silently. (The other
+  // probes may time out instead: routers rate-limit ICMP, 1/s per destination on Linux.)
+  const bool refused =
+      !t.answered() && std::ranges::any_of(t.direct, [](const ProbeResult* p) { return is_refusal(p->error); });
+  if (refused && t.queries_outside.empty() && !vpn && !trusted) {
+    out.push_back(finding(Verdict::Ok, c, t,
+                          "Queries to " + x +
+                              " went into the tunnel and were refused (ICMP unreachable or TCP "
+                              "reset): the VPN blocks DNS to it, no resolver read them."));
+    return;
+  }
   if (!t.queries_outside.empty()) {
     out.push_back(finding(Verdict::LeakType1, c, t,
                           "DNS queries to " + x + " left on " + t.queries_outside.front().ifname +
@@ -222,7 +270,15 @@ void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>&
                               " and everyone on the way see what you look up and who you are."));
   }
   const bool inside = !t.queries_inside.empty();
-  if (inside && !vpn && !trusted) {
+  if (inside && !vpn && !trusted && t.queries_outside.empty() && t.answered() && answered_by_vpn(c, t)) {
+    Finding f = finding(Verdict::Intercepted, c, t,
+                        "Queries to " + x +
+                            " went into the tunnel and were answered, but the authority saw them only from the "
+                            "VPN's own resolver: the VPN intercepts DNS on its server, " +
+                            x + " never saw them.");
+    for (const auto& r : c.f.witness->resolvers) f.facts.push_back("witness saw probes from " + r.address.to_string());
+    out.push_back(std::move(f));
+  } else if (inside && !vpn && !trusted) {
     out.push_back(finding(Verdict::LeakType2, c, t,
                           "DNS queries to " + x + " travelled inside the tunnel, but " + x +
                               " is neither the VPN's resolver nor one you chose (--trusted): it sees every name "

@@ -56,6 +56,32 @@ TEST(Classify, StealthNeedsNoWitnessButTheWitnessCanClearIt) {
   EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2}));
 }
 
+// The VPN server rejects DNS to third parties (block mode): probes are refused at once (or time out
+// when the server rate-limits its ICMP). Nothing read the queries: no Type 2 leak and no Stealth
+// server (which drops silently), but blocked.
+TEST(Classify, RefusedInsideTheTunnelIsBlockedNotTypeTwoOrStealth) {
+  Facts f = load_facts("stealth.json");
+  auto direct_to = [&](const char* a) {
+    std::vector<ProbeResult*> v;
+    for (auto& p : f.probes) {
+      if (p.target && *p.target == ip(a)) v.push_back(&p);
+    }
+    return v;
+  };
+  ASSERT_EQ(direct_to("198.51.100.53").size(), 1U);
+  direct_to("198.51.100.53")[0]->error = "recv: Connection refused";
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::Ok}));
+  // A second probe that timed out (rate-limited ICMP) does not change it.
+  ProbeResult tcp = *direct_to("198.51.100.53")[0];
+  tcp.kind = ProbeKind::DirectTcp;
+  tcp.error = "TCP connect timeout after 1500 ms";
+  f.probes.push_back(tcp);
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::Ok}));
+  // Only silence, no refusal: a silent drop again, Type 2 and Stealth.
+  for (ProbeResult* p : direct_to("198.51.100.53")) p->error = "no reply within 1500 ms";
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2, Verdict::Stealth}));
+}
+
 TEST(Classify, TrustedResolverInsideTheTunnelIsNoLeak) {
   Facts f = load_facts("stealth.json");
   f.trusted.push_back(ip("198.51.100.53"));
@@ -106,6 +132,29 @@ TEST(Classify, ThirdPartyAnsweredByTheProviderIsIntercepted) {
   EXPECT_EQ(verdicts_for(r, "192.0.2.1"), (std::vector{Verdict::Intercepted}));
   EXPECT_EQ(r.overall, Verdict::Intercepted);
   EXPECT_EQ(exit_code(r.overall), 0);
+}
+
+// The DHCP-pushed resolver itself (not a --public one) behind a VPN that intercepts: the client
+// sees answers from its address, but the authority saw its probe names only from the address that
+// also brought the VPN resolver's own probes. Intercepted, not Type 2. Without a witness, or when
+// the authority saw them from elsewhere (the resolver or its forwarder), it stays Type 2.
+TEST(Classify, ConfiguredResolverAnsweredByTheVpnIsInterceptedWithAWitness) {
+  auto configured = [] {
+    Facts f = load_facts("intercepted.json");
+    f.public_resolvers.clear();
+    f.inventory.resolvers.push_back(Resolver{ip("192.0.2.1"), "/etc/resolv.conf", ""});
+    return f;
+  };
+  Facts f = configured();
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::Intercepted}));
+  EXPECT_EQ(verdicts_for(classify(f), "10.64.0.1"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(exit_code(classify(f).overall), 0);
+  f.witness.reset();
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::LeakType2}));
+  f = configured();
+  f.witness->resolvers[0].names = {"s1.leak.example"};
+  f.witness->resolvers.push_back(WitnessResolver{ip("198.51.100.7"), {"p1.leak.example"}});
+  EXPECT_EQ(verdicts_for(classify(f), "192.0.2.1"), (std::vector{Verdict::LeakType2}));
 }
 
 TEST(Classify, ThirdPartyWithoutWitnessIsInconclusiveAndBlockedIsOk) {
