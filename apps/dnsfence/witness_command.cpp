@@ -1,6 +1,5 @@
 // `dnsfence witness`: the leak-test authority (serve) and its command-line client (new-run, results).
 
-#include <httplib.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "commands.hpp"
 #include "common/metrics.hpp"
 #include "common/systemd.hpp"
+#include "io/http.hpp"
 #include "witness/api.hpp"
 #include "witness/config.hpp"
 #include "witness/responder.hpp"
@@ -109,11 +109,8 @@ int serve(const ServeOptions& o) {
 
 // Performs one request; throws with the server's error message on failure.
 nlohmann::json request(const std::string& api, const std::string& method, const std::string& path) {
-  httplib::Client client(api);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(10);
-  auto res = method == "POST" ? client.Post(path) : client.Get(path);
-  if (!res) throw std::runtime_error("cannot reach the witness API at " + api + ": " + httplib::to_string(res.error()));
+  auto res = io::http::request(api, method, path, {}, std::chrono::seconds(10));
+  if (!res) throw std::runtime_error("cannot reach the witness API at " + api + ": " + res.error());
   nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status / 100 != 2) {
     const std::string why = body.is_object() && body.contains("error") ? body["error"].get<std::string>() : res->body;

@@ -1,11 +1,10 @@
 #include "detector/witness_client.hpp"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "detector/classify.hpp"
+#include "io/http.hpp"
 
 namespace dnsfence::detector {
 namespace {
@@ -14,19 +13,13 @@ using nlohmann::json;
 
 class HttpWitness final : public WitnessClient {
  public:
-  HttpWitness(std::string base, std::chrono::milliseconds timeout) : base_(std::move(base)), client_(base_) {
-    const auto sec = timeout.count() / 1000;
-    const auto usec = (timeout.count() % 1000) * 1000;
-    client_.set_connection_timeout(sec, usec);
-    client_.set_read_timeout(sec, usec);
-    client_.set_write_timeout(sec, usec);
-    if (!client_.is_valid()) throw std::runtime_error("witness " + base_ + ": not a usable http:// URL");
+  HttpWitness(std::string base, std::chrono::milliseconds timeout) : base_(std::move(base)), timeout_(timeout) {
+    if (base_.starts_with("https://")) throw std::runtime_error("witness " + base_ + ": only http:// is supported");
   }
 
   WitnessRun create_run(std::size_t count) override {
     const json body{{"count", count}};
-    auto res = client_.Post("/runs", body.dump(), "application/json");
-    WitnessRun run = parse_run(check(res, "POST /runs"));
+    WitnessRun run = parse_run(call("POST", "/runs", body.dump()));
     if (run.probes.size() < count) {
       throw std::runtime_error("witness " + base_ + ": asked for " + std::to_string(count) + " probe names, got " +
                                std::to_string(run.probes.size()));
@@ -35,20 +28,21 @@ class HttpWitness final : public WitnessClient {
   }
 
   WitnessResults results(const WitnessRun& run) override {
-    auto res = client_.Get("/runs/" + run.id);
-    return parse_results(check(res, "GET /runs/" + run.id), run.answers);
+    return parse_results(call("GET", "/runs/" + run.id, {}), run.answers);
   }
 
  private:
-  std::string check(const httplib::Result& res, const std::string& what) {
-    if (!res) throw std::runtime_error("witness " + base_ + ": " + what + ": " + httplib::to_string(res.error()));
+  std::string call(std::string_view method, const std::string& path, const std::string& body) {
+    auto res = io::http::request(base_, method, path, body, timeout_);
+    const std::string what = std::string(method) + " " + path;
+    if (!res) throw std::runtime_error("witness " + base_ + ": " + what + ": " + res.error());
     if (res->status != 200 && res->status != 201) {
       throw std::runtime_error("witness " + base_ + ": " + what + ": HTTP " + std::to_string(res->status));
     }
     return res->body;
   }
   std::string base_;
-  httplib::Client client_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace

@@ -1,21 +1,19 @@
 #include "witness/api.hpp"
 
-#include <httplib.h>
-
 #include <ctime>
 #include <stdexcept>
 #include <thread>
 
 #include "dns/text.hpp"
+#include "io/http.hpp"
 
 namespace dnsfence::witness {
 namespace {
 
 constexpr const char* kJson = "application/json";
 
-void error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", message}}.dump() + "\n", kJson);
+io::http::Response error(int status, const std::string& message) {
+  return {status, kJson, nlohmann::json{{"error", message}}.dump() + "\n"};
 }
 
 // Probe numbers: 1.. under the zone, 1001.. under v4.<zone>, 2001.. under v6.<zone> (created_json).
@@ -55,31 +53,39 @@ void refresh_gauge(const ApiContext& ctx) {
   ctx.metrics.runs_active->set(static_cast<std::int64_t>(ctx.store.size()));
 }
 
-void create_run(const ApiContext& ctx, httplib::Response& res) {
+io::http::Response create_run(const ApiContext& ctx) {
   auto run = ctx.store.create();
   refresh_gauge(ctx);
   if (!run) {
     ctx.metrics.runs_refused->inc();
-    error(res, 503, "too many runs alive; retry later");
-    return;
+    return error(503, "too many runs alive; retry later");
   }
   ctx.metrics.runs_created->inc();
-  res.status = 201;
-  res.set_content(created_json(*run, ctx).dump(2) + "\n", kJson);
+  return {201, kJson, created_json(*run, ctx).dump(2) + "\n"};
 }
 
-void get_run(const ApiContext& ctx, const std::string& text, httplib::Response& res) {
+io::http::Response get_run(const ApiContext& ctx, std::string_view text) {
   auto id = RunId::from_text(text);
-  if (!id) {
-    error(res, 400, std::string(id.error()));
-    return;
-  }
+  if (!id) return error(400, std::string(id.error()));
   auto run = ctx.store.get(*id);
-  if (!run) {
-    error(res, 404, "no such run (unknown or expired)");
-    return;
+  if (!run) return error(404, "no such run (unknown or expired)");
+  return {200, kJson, run_json(*run, ctx).dump(2) + "\n"};
+}
+
+// Routes one request; anything else is 404 (405 for a known path with the wrong method).
+io::http::Response route(const ApiContext& ctx, Api::Routes routes, const io::http::Request& req) {
+  const std::string_view path = std::string_view(req.path).substr(0, req.path.find('?'));
+  if (path == "/metrics" || path == "/healthz") {
+    if (req.method != "GET") return error(405, "use GET");
+    if (path == "/healthz") return {200, "text/plain", "ok\n"};
+    refresh_gauge(ctx);
+    return {200, "text/plain; version=0.0.4", ctx.registry.expose()};
   }
-  res.set_content(run_json(*run, ctx).dump(2) + "\n", kJson);
+  if (routes != Api::Routes::All) return error(404, "not found");
+  if (path == "/runs") return req.method == "POST" ? create_run(ctx) : error(405, "use POST");
+  if (path.starts_with("/runs/") && path.find('/', 6) == std::string_view::npos)
+    return req.method == "GET" ? get_run(ctx, path.substr(6)) : error(405, "use GET");
+  return error(404, "not found");
 }
 
 }  // namespace
@@ -124,34 +130,20 @@ nlohmann::json created_json(const RunSnapshot& run, const ApiContext& ctx) {
 }
 
 struct Api::Impl {
-  httplib::Server server;
-  std::thread thread;
+  std::optional<io::http::Server> server;
 };
 
 Api::Api(ApiContext ctx, const Endpoint& listen, Routes routes) : impl_(std::make_unique<Impl>()) {
-  auto& s = impl_->server;
-  s.Get("/metrics", [ctx](const httplib::Request&, httplib::Response& res) {
-    refresh_gauge(ctx);
-    res.set_content(ctx.registry.expose(), "text/plain; version=0.0.4");
+  auto address = common::SocketAddress::parse(listen.to_text());
+  if (!address) throw std::runtime_error("API address: " + address.error());
+  impl_->server.emplace(*address, [ctx, routes](const io::http::Request& req) {
+    try {
+      return route(ctx, routes, req);
+    } catch (const std::exception&) {
+      return error(500, "internal error");
+    }
   });
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  if (routes == Routes::All) {
-    s.Post("/runs", [ctx](const httplib::Request&, httplib::Response& res) { create_run(ctx, res); });
-    s.Get(R"(/runs/([^/]+))",
-          [ctx](const httplib::Request& req, httplib::Response& res) { get_run(ctx, req.matches[1].str(), res); });
-  }
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
-    error(res, 500, "internal error");
-  });
-  const std::string host = listen.address.to_text();
-  if (listen.port == 0) {
-    const int port = s.bind_to_any_port(host);
-    if (port <= 0) throw std::runtime_error("cannot bind the API to " + listen.to_text());
-    port_ = static_cast<std::uint16_t>(port);
-  } else {
-    if (!s.bind_to_port(host, listen.port)) throw std::runtime_error("cannot bind the API to " + listen.to_text());
-    port_ = listen.port;
-  }
+  port_ = impl_->server->port();
 }
 
 Api::~Api() {
@@ -159,12 +151,11 @@ Api::~Api() {
 }
 
 void Api::start() {
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  impl_->server->start();
 }
 
 void Api::stop() {
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->server->stop();
 }
 
 }  // namespace dnsfence::witness

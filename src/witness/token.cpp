@@ -1,9 +1,8 @@
 #include "witness/token.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <gcrypt.h>
+#include <sys/random.h>
+#include <cerrno>
 
 #include <cstring>
 #include <stdexcept>
@@ -24,19 +23,51 @@ int base32_value(std::uint8_t c) noexcept {
   return -1;
 }
 
-// HMAC-SHA256(key, domain || run || probe), the first kMacBytes octets. False if OpenSSL fails.
+// libgcrypt (not OpenSSL: libcrypto would cost every dnsfence process ~3 MiB resident, and
+// libgcrypt is already mapped through libsystemd). Initialised once, before any other use.
+bool gcrypt_ready() noexcept {
+  static const bool ready = [] {
+    if (gcry_check_version(GCRYPT_VERSION) == nullptr) return false;
+    gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+    gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    return true;
+  }();
+  return ready;
+}
+
+// HMAC-SHA256(key, domain || run || probe), the first kMacBytes octets. False if libgcrypt fails.
 bool mac(const Key& key, const std::uint8_t* body, std::array<std::uint8_t, kMacBytes>& out) noexcept {
   std::array<std::uint8_t, kDomain.size() + 10> input{};
   std::memcpy(input.data(), kDomain.data(), kDomain.size());
   std::memcpy(input.data() + kDomain.size(), body, 10);
-  std::array<std::uint8_t, EVP_MAX_MD_SIZE> full{};
-  unsigned int length = 0;
+  std::array<std::uint8_t, 32> full{};
+  std::size_t length = full.size();
   const auto k = key.bytes();
-  if (HMAC(EVP_sha256(), k.data(), static_cast<int>(k.size()), input.data(), input.size(), full.data(), &length) ==
-      nullptr)
-    return false;
-  std::memcpy(out.data(), full.data(), kMacBytes);
-  return true;
+  gcry_mac_hd_t h = nullptr;
+  if (!gcrypt_ready() || gcry_mac_open(&h, GCRY_MAC_HMAC_SHA256, 0, nullptr) != 0) return false;
+  const bool ok = gcry_mac_setkey(h, k.data(), k.size()) == 0 && gcry_mac_write(h, input.data(), input.size()) == 0 &&
+                  gcry_mac_read(h, full.data(), &length) == 0 && length == full.size();
+  gcry_mac_close(h);
+  if (ok) std::memcpy(out.data(), full.data(), kMacBytes);
+  return ok;
+}
+
+// Compares in time independent of where the first difference is.
+bool same_mac(const std::uint8_t* a, const std::uint8_t* b) noexcept {
+  std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < kMacBytes; ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  return diff == 0;
+}
+
+// Fills `out` from the kernel's CSPRNG; throws if it cannot.
+void random_bytes(std::uint8_t* out, std::size_t n) {
+  while (n > 0) {
+    const ssize_t got = getrandom(out, n, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) throw std::runtime_error("getrandom failed");
+    out += got;
+    n -= static_cast<std::size_t>(got);
+  }
 }
 
 int hex_value(char c) noexcept {
@@ -72,8 +103,7 @@ std::expected<RunId, std::string_view> RunId::from_text(std::string_view text) n
 
 RunId RunId::random() {
   RunId id;
-  if (RAND_bytes(id.bytes.data(), static_cast<int>(id.bytes.size())) != 1)
-    throw std::runtime_error("RAND_bytes failed");
+  random_bytes(id.bytes.data(), id.bytes.size());
   return id;
 }
 
@@ -90,7 +120,7 @@ Key::Key(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {
 
 Key Key::random() {
   std::vector<std::uint8_t> bytes(32);
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  random_bytes(bytes.data(), bytes.size());
   return Key(std::move(bytes));
 }
 
@@ -124,7 +154,7 @@ std::expected<Token, TokenError> verify_token(const Key& key, std::span<const st
     }
   }
   std::array<std::uint8_t, kMacBytes> expected{};
-  if (!mac(key, raw.data(), expected) || CRYPTO_memcmp(expected.data(), raw.data() + 10, kMacBytes) != 0)
+  if (!mac(key, raw.data(), expected) || !same_mac(expected.data(), raw.data() + 10))
     return std::unexpected(TokenError::BadMac);
   Token t;
   std::memcpy(t.run.bytes.data(), raw.data(), 8);
