@@ -37,8 +37,8 @@ class WitnessClient {
   virtual WitnessResults results(const WitnessRun& run) = 0;
 };
 
-/// io/http (dnsfence's small HTTP client) + nlohmann-json against `base_url` ("http://198.51.100.5:8053"); every request is
-/// bounded by `timeout` (connect, read and write).
+/// io/http (dnsfence's small HTTP client) + nlohmann-json against `base_url` ("http://198.51.100.5:8053"); every
+/// request is bounded by `timeout` (connect, read and write).
 std::unique_ptr<WitnessClient> make_http_witness(const std::string& base_url, std::chrono::milliseconds timeout);
 
 /// Parses the POST /runs body. Throws on a wrong shape.
