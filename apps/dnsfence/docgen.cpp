@@ -63,7 +63,11 @@ std::string render_man(const CLI::App& root, const CLI::App& cmd, const std::str
   }
   if (const auto subs = visible_subcommands(cmd); !subs.empty()) {
     m << ".SH SUBCOMMANDS\n";
-    for (const CLI::App* s : subs) m << ".TP\n.B " << roff(s->get_name()) << "\n" << roff(s->get_description()) << "\n";
+    for (const CLI::App* s : subs) {
+      m << ".SS " << roff(s->get_name()) << "\n" << roff(s->get_description()) << "\n";
+      for (const CLI::Option* o : s->get_options())
+        m << ".TP\n.B " << roff(option_synopsis(*o)) << "\n" << roff(o->get_description()) << "\n";
+    }
   }
   m << ".SH SEE ALSO\n";
   if (&root != &cmd) m << ".BR " << root.get_name() << " (8)\n";

@@ -21,6 +21,14 @@ for sub in $subcommands; do
     grep -q -- "$(sed 's/-/\\\\-/g' <<<"$opt")" "$page" || { echo "$page lacks $opt"; status=1; }
     grep -q -- "$opt" "$out/bash" || { echo "bash completion lacks $sub $opt"; status=1; }
   done
+  # Nested commands (`firewall apply`, `witness serve`) are documented in their parent's page.
+  nested=$("$dnsfence" "$sub" --help | awk '/^Subcommands:/{on=1; next} on && NF {print $1}')
+  for sub2 in $nested; do
+    grep -q "^\.SS $(sed 's/-/\\\\-/g' <<<"$sub2")\$" "$page" || { echo "$page lacks the nested command $sub2"; status=1; }
+    for opt in $("$dnsfence" "$sub" "$sub2" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+      grep -q -- "$(sed 's/-/\\\\-/g' <<<"$opt")" "$page" || { echo "$page lacks $sub2 $opt"; status=1; }
+    done
+  done
 done
 grep -q '^#compdef dnsfence' "$out/zsh" || { echo "zsh completion header missing"; status=1; }
 bash -n "$out/bash" || status=1
