@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "alloc_counter.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -11,26 +13,6 @@
 #include "dns/gate.hpp"
 #include "dns/response.hpp"
 #include "dns/testing_packets.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<int> g_allocations{0};
-}  // namespace
-
-// GCC 12 sees malloc/free through the inlined replacement and warns falsely.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace dnsfence::dns {
 namespace {
@@ -43,8 +25,8 @@ TEST(NoAllocation, ParseGateAndBuildAllocateNothing) {
   std::array<std::uint8_t, 512> out{};
   int checked = 0;
 
-  g_allocations = 0;
-  g_counting = true;
+  dnsfence::testing::allocations = 0;
+  dnsfence::testing::alloc_counting = true;
   for (int i = 0; i < 100; ++i) {
     const GateResult g = gate(q);
     if (g.action != GateAction::Accept) break;
@@ -55,18 +37,18 @@ TEST(NoAllocation, ParseGateAndBuildAllocateNothing) {
     if (!build_nxdomain(m, &soa, Transport::Udp, out)) break;
     ++checked;
   }
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0);
+  dnsfence::testing::alloc_counting = false;
+  EXPECT_EQ(dnsfence::testing::allocations.load(), 0);
   EXPECT_EQ(checked, 100 * (1 + rrtype::OPT));
 }
 
 TEST(NoAllocation, TheCounterWorks) {
-  g_allocations = 0;
-  g_counting = true;
+  dnsfence::testing::allocations = 0;
+  dnsfence::testing::alloc_counting = true;
   auto* p = new int(3);
-  g_counting = false;
+  dnsfence::testing::alloc_counting = false;
   delete p;
-  EXPECT_EQ(g_allocations.load(), 1);
+  EXPECT_EQ(dnsfence::testing::allocations.load(), 1);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "alloc_counter.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -11,25 +13,6 @@
 #include "dns/testing_packets.hpp"
 #include "proxy/inflight.hpp"
 #include "proxy/pipeline.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<int> g_allocations{0};
-}  // namespace
-
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace dnsfence::proxy {
 namespace {
@@ -43,7 +26,7 @@ TEST(NoAllocation, PipelineAndInflightAllocateNothing) {
   auto plain = dns::testing::query("www.example", dns::rrtype::A, 1232);
   const auto dest = common::IpAddress::parse("203.0.113.9").value();
   std::array<std::uint8_t, 4096> out{};
-  g_counting = true;
+  dnsfence::testing::alloc_counting = true;
   for (int i = 0; i < 100; ++i) {
     Reply r{out};
     auto d = pipeline.handle({canary, dns::Transport::Udp, dest}, r);
@@ -54,8 +37,8 @@ TEST(NoAllocation, PipelineAndInflightAllocateNothing) {
     EXPECT_TRUE(same_question(table[*s], *f.message));
     table.release(*s);
   }
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0);
+  dnsfence::testing::alloc_counting = false;
+  EXPECT_EQ(dnsfence::testing::allocations.load(), 0);
 }
 
 }  // namespace
