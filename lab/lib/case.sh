@@ -61,13 +61,15 @@ apply_mode() {
 # begin: starts the evidence of one case (log marks + capture of DNS outside the tunnel).
 begin() {
   LT_DONE=no LT_OVERALL=- LT_VERDICTS=- LT_PUBLIC_VERDICT=- LT_FALSE="" LT_TRUE=""
+  WITNESS_RUN="" WITNESS_RUN_ZONE=""
   case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
   echo "$LEASE" >"$CASE_DIR/lease.txt"
   capture_start client-eth0 $NS_CLIENT eth0 "port 53" $NS_CLIENT $LAN_GW
 }
 
 # finish [RESOLVER...]: barrier on the untrusted resolvers (and extra ones), stops the capture,
-# counts what each untrusted resolver saw of PROBES. Sets SEEN, LEAKS, OUTSIDE, WITNESS.
+# counts what each untrusted resolver saw of PROBES. Sets SEEN, LEAKS, OUTSIDE, WITNESS (the
+# resolver addresses the witness saw asking for PROBES: the lab's own run).
 finish() {
   local r c
   [ $LT_DONE = yes ] || leaktest_run
@@ -81,7 +83,11 @@ finish() {
   done
   SEEN=${SEEN% }
   OUTSIDE=$(grep -c "\.53: " "$CASE_DIR/client-eth0.txt" 2>/dev/null || true)
-  WITNESS=$(seen_sources auth "${PROBES[@]}")
+  WITNESS=""
+  if [ -n "$WITNESS_RUN" ]; then
+    WITNESS=$(witness_sources "$WITNESS_RUN_ZONE" "$WITNESS_RUN" "${PROBES[@]}")
+    witness_results "$WITNESS_RUN_ZONE" "$WITNESS_RUN" >"$CASE_DIR/witness.json" 2>/dev/null || true
+  fi
   leaktest_judge
   keep_logs
 }
@@ -104,7 +110,7 @@ LT_TRUSTED=()
 # worst first), LT_PUBLIC_VERDICT.
 leaktest_run() {
   local args=(leaktest --json --tunnel "$WG_CLIENT_IF" --vpn-resolver "$PROVIDER_RESOLVER"
-    --vpn-resolver "$TUN_SERVER" --zone "$LT_ZONE" --public "$LT_PUBLIC" --timeout 1000
+    --vpn-resolver "$TUN_SERVER" --resolver "$TUN_SERVER" --witness "$(witness_api "$LT_ZONE")" --zone "$LT_ZONE" --public "$LT_PUBLIC" --timeout 1000
     --system-timeout 3000 --html "$CASE_DIR/leaktest.html" --pcap "$CASE_DIR/leaktest.pcap") t
   for t in "${LT_TRUSTED[@]}"; do args+=(--trusted "$t"); done
   LT_DONE=yes
@@ -129,8 +135,9 @@ lt_resolver_name() {
 }
 
 # leaktest_judge (after the log barrier): every LEAK-TYPE2 / STEALTH finding is true if the
-# resolver it names logged one of that finding's probe names, false otherwise. Sets LT_TRUE and
-# LT_FALSE ("ADDR:VERDICT ...").
+# resolver it names logged one of that finding's probe names, false otherwise; every INTERCEPTED
+# finding is true if that resolver logged none of them and dnsfence serve (either mode) logged
+# one. Sets LT_TRUE and LT_FALSE ("ADDR:VERDICT ...").
 leaktest_judge() {
   local addr verdict names r n
   LT_TRUE="" LT_FALSE=""
@@ -140,8 +147,13 @@ leaktest_judge() {
     [ -n "$r" ] && [ -n "$names" ] || continue
     # shellcheck disable=SC2086
     n=$(seen_count "$r" $names)
-    if [ "$n" -gt 0 ]; then LT_TRUE+="$addr:$verdict "; else LT_FALSE+="$addr:$verdict "; fi
-  done < <(jq -r '.findings[] | select(.verdict == "LEAK-TYPE2" or .verdict == "STEALTH")
+    if [ "$verdict" = INTERCEPTED ]; then
+      # shellcheck disable=SC2086
+      if [ "$n" -eq 0 ] && [ $(($(seen_count serve $names) + $(seen_count serve-tproxy $names))) -gt 0 ]; then
+        LT_TRUE+="$addr:$verdict "
+      else LT_FALSE+="$addr:$verdict "; fi
+    elif [ "$n" -gt 0 ]; then LT_TRUE+="$addr:$verdict "; else LT_FALSE+="$addr:$verdict "; fi
+  done < <(jq -r '.findings[] | select(.verdict == "LEAK-TYPE2" or .verdict == "STEALTH" or .verdict == "INTERCEPTED")
     | "\(.resolver) \(.verdict) \(.probes | join(" "))"' "$CASE_DIR/leaktest.json")
   LT_TRUE=${LT_TRUE% } LT_FALSE=${LT_FALSE% }
 }
@@ -201,11 +213,13 @@ expect_protected() {  # no untrusted resolver saw a probe; the lookup succeeded 
   check "the provider's resolver saw the probes" ge "$(seen_count provider "${PROBES[@]}")" 1
 }
 
-# probe_std [ZONE]: one glibc lookup and one kdig to the client's first resolver.
+# probe_std [ZONE]: one glibc lookup and one kdig to the client's first resolver, both for names
+# of a new witness run (the witness answers only its tokens).
 probe_std() {
   local zone=${1:-$PROBE_ZONE} first
   first=$(awk '/^nameserver/ {print $2; exit}' /etc/netns/$NS_CLIENT/resolv.conf)
-  PROBES=("$(probe_name "s$SCEN_NUM-${MODE:0:1}" "$zone")" "$(probe_name "s$SCEN_NUM-${MODE:0:1}k" "$zone")")
+  witness_new_run "$zone"
+  PROBES=("${WITNESS_PROBES[0]}" "${WITNESS_PROBES[1]}")
   lookup "${PROBES[0]}"
   kdig_lookup "$first" "${PROBES[1]}"
 }

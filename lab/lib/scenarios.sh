@@ -167,7 +167,8 @@ sc_10() {
   client_set_resolvers "$PUBLIC_RESOLVER"   # the user's own choice, overriding DHCP
   apply_mode
   begin
-  PROBES=("$(probe_name "s10-${MODE:0:1}")" "$(probe_name "s10-${MODE:0:1}k")")
+  witness_new_run
+  PROBES=("${WITNESS_PROBES[0]}" "${WITNESS_PROBES[1]}")
   lookup "${PROBES[0]}"                       # to the allowlisted resolver
   kdig_lookup "$SHOP_RESOLVER" "${PROBES[1]}"  # to one that is not
   finish public serve
@@ -197,13 +198,13 @@ sc_11() {
   prepare "$SHOP_RESOLVER"
   protect_server_redirect   # both modes start protected; they differ in what the kill leaves
   begin
-  base=$(probe_name "s11-${MODE:0:1}")
-  PROBES=()
-  for i in $(seq $n); do PROBES+=("q$i-$base"); done
-  # A stream of lookups from the client, one every 50 ms, each name unique, to the shop's resolver
-  # (the DHCP-pushed one); the proxy is killed while it runs, then restarted.
-  start_bg stream $NS_CLIENT bash -c "for i in \$(seq $n); do
-      s=\$(kdig @$SHOP_RESOLVER q\$i-$base A +timeout=1 +retry=0 2>&1 | sed -nE 's/.*status: ([A-Z]+).*/\\1/p')
+  witness_new_run
+  PROBES=("${WITNESS_PROBES[@]:0:$n}")
+  # A stream of lookups from the client, one every 50 ms, each name unique (the run's first $n
+  # probe names), to the shop's resolver (the DHCP-pushed one); the proxy is killed while it runs,
+  # then restarted.
+  start_bg stream $NS_CLIENT bash -c "i=0; for q in ${PROBES[*]}; do i=\$((i + 1))
+      s=\$(kdig @$SHOP_RESOLVER \$q A +timeout=1 +retry=0 2>&1 | sed -nE 's/.*status: ([A-Z]+).*/\\1/p')
       echo \"\$i \${s:-FAILED}\"; sleep 0.05; done >$CASE_DIR/stream.txt"
   wait_until 10 bash -c "[ \$(grep -c NOERROR $CASE_DIR/stream.txt) -ge 5 ]" || FAILS+=("$MODE: stream did not start")
   serve_stop                                # the proxy is killed mid-run
@@ -219,7 +220,7 @@ sc_11() {
   during_ok=$(sed -n "${kill_line},$((restart_line - 1))p" "$CASE_DIR/stream.txt" | grep -c NOERROR || true)
   during_fail=$(sed -n "${kill_line},$((restart_line - 1))p" "$CASE_DIR/stream.txt" | grep -vc NOERROR || true)
   after_ok=$(tail -n 5 "$CASE_DIR/stream.txt" | grep -c NOERROR || true)
-  PROBES+=("$(probe_name "s11-${MODE:0:1}g")")
+  PROBES+=("${WITNESS_PROBES[$n]}")
   lookup "${PROBES[-1]}"                    # glibc after the restart
   finish
   EXTRA="stream=$n killed-at=#$kill_line restarted-at=#$restart_line answered-while-dead=$during_ok failed-while-dead=$during_fail last5-ok=$after_ok"
@@ -245,7 +246,7 @@ sc_12() {  # modes: unprotected, redirect, tproxy, block
   if [ $MODE = block ]; then
     # The paper's blocking remedy, for comparison: no leak, but the shop's resolver is simply
     # unreachable, so the lookup fails (at once: reject, not a silent drop).
-    kdig_lookup "$PUBLIC_RESOLVER" "$(probe_name s12-ba)"
+    kdig_lookup "$PUBLIC_RESOLVER" "${WITNESS_PROBES[2]}"
     local allowed=$KDIG_RCODE
     finish
     EXTRA="allowlisted-resolver=$allowed"
@@ -269,7 +270,7 @@ sc_12() {  # modes: unprotected, redirect, tproxy, block
     # Fail closed: with the transparent proxy gone, tproxy lets packets through; the forward
     # chain must still keep them from the shop.
     serve_tproxy_stop
-    PROBES+=("$(probe_name s12-tk)")
+    PROBES+=("${WITNESS_PROBES[2]}")
     local rc=$LOOKUP_RC ms=$LOOKUP_MS addr=$LOOKUP_ADDR
     lookup "${PROBES[2]}"; killed_rc=$LOOKUP_RC
     LOOKUP_RC=$rc LOOKUP_MS=$ms LOOKUP_ADDR=$addr   # the result line reports the first lookup
