@@ -93,14 +93,12 @@ finish() {
 }
 
 # --- dnsfence leaktest: what it says, checked against what the resolvers' logs say happened ----
-# No witness is integrated yet (the authority is a plain unbound), so leaktest probes under the
-# lab's zone and judges from the client alone: the capture, the routes, the answers. What it
-# cannot know without a witness: whether a query into the tunnel to a third-party address was
-# answered by that resolver (a Type 2 leak) or intercepted by the VPN server (OK) -- the client
-# sees the same packets either way (conntrack rewrites the reply's source); whether an answer was
-# forged (TAMPERED needs the authority's data); INTERCEPTED for --public (answered through the
-# tunnel is INCONCLUSIVE). The lab therefore checks each LEAK-TYPE2 claim against the logs: true
-# when that resolver logged one of leaktest's probe names, false otherwise.
+# leaktest runs with --witness (the lab's dnsfence witness for LT_ZONE, reached through the
+# tunnel): its probe names are witness tokens, and the witness's record tells it who really asked
+# the authority. That is what separates a Type 2 leak from a query the VPN server intercepted (the
+# client sees the same packets either way: conntrack rewrites the reply's source), gives it the
+# authority's data to call a forged answer TAMPERED, and INTERCEPTED for --public. The lab still
+# checks each LEAK-TYPE2 / STEALTH / INTERCEPTED claim against the resolvers' own logs.
 LT_PUBLIC=$ATTACKER_RESOLVER   # a third-party resolver the user does not use (--public)
 LT_ZONE=$PROBE_ZONE
 LT_TRUSTED=()
