@@ -21,7 +21,7 @@ declare -A WITNESS_ADDR=([$PROBE_ZONE]=$AUTH_ADDR [bank.$PROBE_ZONE]=$AUTH_ADDR_
 WITNESS_PROBES_PER_RUN=40   # leaktest asks for ~10; scenario 11 uses 31 of the lab's run
 
 witness_api() { echo "http://${WITNESS_ADDR[${1:-$PROBE_ZONE}]}:$WITNESS_API_PORT"; }
-witness_pname() { local z=${1%.$PROBE_ZONE}; [ "$z" = "$PROBE_ZONE" ] && z=leak; echo "witness-${z%%.*}"; }
+witness_pname() { local z=${1%."$PROBE_ZONE"}; [ "$z" = "$PROBE_ZONE" ] && z=leak; echo "witness-${z%%.*}"; }
 witness_healthy() { nsx $NS_AUTH curl -sf --max-time 1 "$(witness_api "$1")/healthz"; }
 
 witness_up() {
