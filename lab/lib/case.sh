@@ -61,13 +61,15 @@ apply_mode() {
 # begin: starts the evidence of one case (log marks + capture of DNS outside the tunnel).
 begin() {
   LT_DONE=no LT_OVERALL=- LT_VERDICTS=- LT_PUBLIC_VERDICT=- LT_FALSE="" LT_TRUE=""
+  WITNESS_RUN="" WITNESS_RUN_ZONE=""
   case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
   echo "$LEASE" >"$CASE_DIR/lease.txt"
   capture_start client-eth0 $NS_CLIENT eth0 "port 53" $NS_CLIENT $LAN_GW
 }
 
 # finish [RESOLVER...]: barrier on the untrusted resolvers (and extra ones), stops the capture,
-# counts what each untrusted resolver saw of PROBES. Sets SEEN, LEAKS, OUTSIDE, WITNESS.
+# counts what each untrusted resolver saw of PROBES. Sets SEEN, LEAKS, OUTSIDE, WITNESS (the
+# resolver addresses the witness saw asking for PROBES: the lab's own run).
 finish() {
   local r c
   [ $LT_DONE = yes ] || leaktest_run
@@ -81,30 +83,33 @@ finish() {
   done
   SEEN=${SEEN% }
   OUTSIDE=$(grep -c "\.53: " "$CASE_DIR/client-eth0.txt" 2>/dev/null || true)
-  WITNESS=$(seen_sources auth "${PROBES[@]}")
+  WITNESS=""
+  if [ -n "$WITNESS_RUN" ]; then
+    WITNESS=$(witness_sources "$WITNESS_RUN_ZONE" "$WITNESS_RUN" "${PROBES[@]}")
+    witness_results "$WITNESS_RUN_ZONE" "$WITNESS_RUN" >"$CASE_DIR/witness.json" 2>/dev/null || true
+  fi
   leaktest_judge
   keep_logs
 }
 
 # --- dnsfence leaktest: what it says, checked against what the resolvers' logs say happened ----
-# No witness is integrated yet (the authority is a plain unbound), so leaktest probes under the
-# lab's zone and judges from the client alone: the capture, the routes, the answers. What it
-# cannot know without a witness: whether a query into the tunnel to a third-party address was
-# answered by that resolver (a Type 2 leak) or intercepted by the VPN server (OK) -- the client
-# sees the same packets either way (conntrack rewrites the reply's source); whether an answer was
-# forged (TAMPERED needs the authority's data); INTERCEPTED for --public (answered through the
-# tunnel is INCONCLUSIVE). The lab therefore checks each LEAK-TYPE2 claim against the logs: true
-# when that resolver logged one of leaktest's probe names, false otherwise.
+# leaktest runs with --witness (the lab's dnsfence witness for LT_ZONE, reached through the
+# tunnel): its probe names are witness tokens, and the witness's record tells it who really asked
+# the authority. That is what separates a Type 2 leak from a query the VPN server intercepted (the
+# client sees the same packets either way: conntrack rewrites the reply's source), gives it the
+# authority's data to call a forged answer TAMPERED, and INTERCEPTED for --public. The lab still
+# checks each LEAK-TYPE2 / STEALTH / INTERCEPTED claim against the resolvers' own logs.
 LT_PUBLIC=$ATTACKER_RESOLVER   # a third-party resolver the user does not use (--public)
 LT_ZONE=$PROBE_ZONE
 LT_TRUSTED=()
+LT_INCONCLUSIVE=""
 
 # leaktest_run: one run inside dfl-client; JSON, HTML and its pcap go to the case's evidence.
 # Sets LT_RC, LT_OVERALL, LT_VERDICTS (distinct verdicts of every finding but the --public one,
 # worst first), LT_PUBLIC_VERDICT.
 leaktest_run() {
   local args=(leaktest --json --tunnel "$WG_CLIENT_IF" --vpn-resolver "$PROVIDER_RESOLVER"
-    --vpn-resolver "$TUN_SERVER" --zone "$LT_ZONE" --public "$LT_PUBLIC" --timeout 1000
+    --vpn-resolver "$TUN_SERVER" --resolver "$TUN_SERVER" --witness "$(witness_api "$LT_ZONE")" --zone "$LT_ZONE" --public "$LT_PUBLIC" --timeout 1000
     --system-timeout 3000 --html "$CASE_DIR/leaktest.html" --pcap "$CASE_DIR/leaktest.pcap") t
   for t in "${LT_TRUSTED[@]}"; do args+=(--trusted "$t"); done
   LT_DONE=yes
@@ -129,8 +134,9 @@ lt_resolver_name() {
 }
 
 # leaktest_judge (after the log barrier): every LEAK-TYPE2 / STEALTH finding is true if the
-# resolver it names logged one of that finding's probe names, false otherwise. Sets LT_TRUE and
-# LT_FALSE ("ADDR:VERDICT ...").
+# resolver it names logged one of that finding's probe names, false otherwise; every INTERCEPTED
+# finding is true if that resolver logged none of them and dnsfence serve (either mode) logged
+# one. Sets LT_TRUE and LT_FALSE ("ADDR:VERDICT ...").
 leaktest_judge() {
   local addr verdict names r n
   LT_TRUE="" LT_FALSE=""
@@ -140,8 +146,13 @@ leaktest_judge() {
     [ -n "$r" ] && [ -n "$names" ] || continue
     # shellcheck disable=SC2086
     n=$(seen_count "$r" $names)
-    if [ "$n" -gt 0 ]; then LT_TRUE+="$addr:$verdict "; else LT_FALSE+="$addr:$verdict "; fi
-  done < <(jq -r '.findings[] | select(.verdict == "LEAK-TYPE2" or .verdict == "STEALTH")
+    if [ "$verdict" = INTERCEPTED ]; then
+      # shellcheck disable=SC2086
+      if [ "$n" -eq 0 ] && [ $(($(seen_count serve $names) + $(seen_count serve-tproxy $names))) -gt 0 ]; then
+        LT_TRUE+="$addr:$verdict "
+      else LT_FALSE+="$addr:$verdict "; fi
+    elif [ "$n" -gt 0 ]; then LT_TRUE+="$addr:$verdict "; else LT_FALSE+="$addr:$verdict "; fi
+  done < <(jq -r '.findings[] | select(.verdict == "LEAK-TYPE2" or .verdict == "STEALTH" or .verdict == "INTERCEPTED")
     | "\(.resolver) \(.verdict) \(.probes | join(" "))"' "$CASE_DIR/leaktest.json")
   LT_TRUE=${LT_TRUE% } LT_FALSE=${LT_FALSE% }
 }
@@ -162,16 +173,40 @@ expect_leaktest_leak() {
     check "leaktest: $addr is $v (leaktest said $LT_VERDICTS)" lt_has "$addr" "$v"
     case $v in LEAK-TYPE2 | STEALTH) check "leaktest's $v for $addr is true (its log has the probes)" lt_true "$addr" "$v" ;; esac
   done
+  expect_leaktest_claims_true
 }
 
-# expect_leaktest_protected: no finding leaktest can judge without a witness says leak: no
-# LEAK-TYPE1, STEALTH or TAMPERED, and every LEAK-TYPE2 is one the logs prove false (the VPN
-# intercepted it: out of leaktest's reach without a witness, recorded as leaktest-false=...).
+# expect_leaktest_claims_true: every claim the logs can check (LEAK-TYPE2, STEALTH, INTERCEPTED)
+# is true; a false INTERCEPTED would call a leak protected.
+expect_leaktest_claims_true() {
+  check "leaktest: no claim the logs refute (${LT_FALSE:-none})" eq "$LT_FALSE" ""
+}
+
+# expect_leaktest_protected [ADDR...]: the issue's promise, with the witness: leaktest says OK or
+# INTERCEPTED, never a leak (no LEAK-TYPE1, LEAK-TYPE2, STEALTH or TAMPERED, not even one the logs
+# refute), and each ADDR (the resolvers the system is configured with) is INTERCEPTED, truly (its
+# log has none of the probes, dnsfence serve's has them). The --public resolver is INTERCEPTED or
+# OK (blocked, or an allowlisted one that answered itself). LT_INCONCLUSIVE names the findings
+# still INCONCLUSIVE by design ("ADDR ..."; "null" for the run-wide one), recorded, not hidden.
 expect_leaktest_protected() {
+  local a others
   check "leaktest ran ($LT_OVERALL)" ne "$LT_OVERALL" ERROR
-  check "leaktest: no LEAK-TYPE1, STEALTH or TAMPERED ($LT_VERDICTS)" \
-    bash -c "! grep -qE 'LEAK-TYPE1|STEALTH|TAMPERED' <<<'$LT_VERDICTS'"
-  check "leaktest: no Type 2 claim the logs confirm ($LT_TRUE)" eq "$LT_TRUE" ""
+  check "leaktest: no leak verdict at all ($LT_VERDICTS)" \
+    bash -c "! grep -qE 'LEAK-TYPE1|LEAK-TYPE2|STEALTH|TAMPERED' <<<'$LT_VERDICTS'"
+  others=$(jq -r --arg pub "$LT_PUBLIC" '[.findings[] | select(.resolver != $pub)
+    | select(.verdict != "OK" and .verdict != "INTERCEPTED") | "\(.resolver):\(.verdict)"] | sort | join(" ")' \
+    "$CASE_DIR/leaktest.json" 2>/dev/null) || others=ERROR
+  local want=""
+  for a in ${LT_INCONCLUSIVE:-}; do want+="$a:INCONCLUSIVE "; done
+  want=$(tr ' ' '\n' <<<"$want" | { grep . || true; } | sort | paste -sd' ' -)
+  check "leaktest: OK or INTERCEPTED only (else: ${others:-none}; expected: ${want:-none})" eq "$others" "$want"
+  for a in "$@"; do
+    check "leaktest: $a is INTERCEPTED (leaktest said $LT_VERDICTS)" lt_has "$a" INTERCEPTED
+    check "leaktest's INTERCEPTED for $a is true (not in its log, in dnsfence serve's)" lt_true "$a" INTERCEPTED
+  done
+  check "leaktest: the third-party resolver is INTERCEPTED or OK ($LT_PUBLIC_VERDICT)" \
+    bash -c "grep -qxE 'INTERCEPTED|OK' <<<'$LT_PUBLIC_VERDICT'"
+  expect_leaktest_claims_true
 }
 
 # summary: the per-mode part of the RESULT line.
@@ -201,11 +236,13 @@ expect_protected() {  # no untrusted resolver saw a probe; the lookup succeeded 
   check "the provider's resolver saw the probes" ge "$(seen_count provider "${PROBES[@]}")" 1
 }
 
-# probe_std [ZONE]: one glibc lookup and one kdig to the client's first resolver.
+# probe_std [ZONE]: one glibc lookup and one kdig to the client's first resolver, both for names
+# of a new witness run (the witness answers only its tokens).
 probe_std() {
   local zone=${1:-$PROBE_ZONE} first
   first=$(awk '/^nameserver/ {print $2; exit}' /etc/netns/$NS_CLIENT/resolv.conf)
-  PROBES=("$(probe_name "s$SCEN_NUM-${MODE:0:1}" "$zone")" "$(probe_name "s$SCEN_NUM-${MODE:0:1}k" "$zone")")
+  witness_new_run "$zone"
+  PROBES=("${WITNESS_PROBES[0]}" "${WITNESS_PROBES[1]}")
   lookup "${PROBES[0]}"
   kdig_lookup "$first" "${PROBES[1]}"
 }

@@ -19,6 +19,8 @@ SHOP_WAN=203.0.113.2 SHOP_WAN_NET=203.0.113.0/24 INET_SHOP=203.0.113.1
 SHOP_RESOLVER=203.0.113.53 HOTEL_GUEST_RESOLVER=203.0.113.101
 VPN_WAN=192.0.2.2 INET_VPN=192.0.2.1 VPN_WAN_NET=192.0.2.0/28
 AUTH_ADDR=192.0.2.53 INET_AUTH=192.0.2.49 AUTH_NET=192.0.2.48/28 PROBE_ANSWER=192.0.2.80
+# Two more witness instances in dfl-auth, for the sub-zones scenarios 13 and 2 probe under.
+AUTH_ADDR_BANK=192.0.2.54 AUTH_ADDR_NEWS=192.0.2.55 WITNESS_API_PORT=8053
 PUBLIC_RESOLVER=198.51.100.53 ATTACKER_RESOLVER=198.51.100.66 INET_PUBLIC=198.51.100.1
 PUBLIC_NET=198.51.100.0/25
 ISP_RESOLVER=100.64.53.53 INET_ISP=100.64.53.1 ISP_NET=100.64.53.0/24 ISP_SPLIT_PREFIX=100.64.0.0/10
@@ -120,7 +122,7 @@ need_dnsfence() {
 need_root() {
   [ "$(id -u)" -eq 0 ] || { log "needs root (network namespaces)"; exit 77; }
   local t
-  for t in ip nft wireguard-go wg dnsmasq unbound busybox kdig tcpdump conntrack jq; do
+  for t in ip nft wireguard-go wg dnsmasq unbound busybox kdig tcpdump conntrack jq curl; do
     command -v "$t" >/dev/null || { log "missing $t (run scripts/setup)"; exit 77; }
   done
   [ -c /dev/net/tun ] || { log "no /dev/net/tun"; exit 77; }

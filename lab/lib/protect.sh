@@ -21,10 +21,11 @@ serve_start() {
   wait_until 5 serve_answers || die "dnsfence serve did not answer: $(tail -5 "$(resolver_log serve)")"
 }
 serve_stop() { stop_bg serve; }
-# serve_answers: a query to the proxy from the VPN server itself gets an answer (readiness).
+# serve_answers: a query to the proxy from the VPN server itself gets an answer (readiness; the
+# witness answers an arbitrary name NXDOMAIN, which is an answer).
 serve_answers() {
   recorded_pid serve >/dev/null || return 1
-  nsx $NS_VPN kdig @$TUN_SERVER "$(probe_name ready)" +timeout=1 +retry=0 | grep -q "status: NOERROR"
+  nsx $NS_VPN kdig @$TUN_SERVER "$(probe_name ready)" +timeout=1 +retry=0 | grep -qE "status: (NOERROR|NXDOMAIN)"
 }
 
 # protect_server_redirect: the paper's transparent DNS proxy. Every DNS query a VPN client

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Resolvers of the lab, all unbound with generated configs and `log-queries` to per-resolver log
-# files under $LAB_EVIDENCE/resolvers/ (the evidence), plus the probe zone's authority.
+# files under $LAB_EVIDENCE/resolvers/ (the evidence). The probe zones' authority is the real
+# `dnsfence witness serve` (witness.sh): it keeps no query log, its API says who asked.
 #
 #   name      namespace      address(es)                 role
-#   auth      dfl-auth       192.0.2.53                  authority of leak.test (witness stand-in)
 #   shop      dfl-shop       10.10.0.1, 203.0.113.53,    coffee shop's resolver (LAN + public); poisons bank.leak.test
 #                            2001:db8:113::53
 #   hotel     dfl-shop       203.0.113.101               the hotel's per-guest resolver
@@ -17,12 +17,12 @@
 
 # Untrusted resolvers: a probe name in any of their logs during a protected run is a leak.
 UNTRUSTED_RESOLVERS=(shop hotel isp attacker)
-ALL_RESOLVERS=(auth shop hotel isp provider public attacker serve serve-tproxy)
+ALL_RESOLVERS=(shop hotel isp provider public attacker serve serve-tproxy)
 
-declare -A RESOLVER_NS=([auth]=$NS_AUTH [shop]=$NS_SHOP [hotel]=$NS_SHOP [isp]=$NS_ISP
+declare -A RESOLVER_NS=([shop]=$NS_SHOP [hotel]=$NS_SHOP [isp]=$NS_ISP
   [provider]=$NS_PROVIDER [public]=$NS_PUBLIC [attacker]=$NS_PUBLIC [serve]=$NS_VPN
   [serve-tproxy]=$NS_VPN)
-declare -A RESOLVER_ADDR=([auth]=$AUTH_ADDR [shop]=$SHOP_RESOLVER [hotel]=$HOTEL_GUEST_RESOLVER
+declare -A RESOLVER_ADDR=([shop]=$SHOP_RESOLVER [hotel]=$HOTEL_GUEST_RESOLVER
   [isp]=$ISP_RESOLVER [provider]=$PROVIDER_RESOLVER [public]=$PUBLIC_RESOLVER
   [attacker]=$ATTACKER_RESOLVER [serve]=$TUN_SERVER)
 
@@ -68,21 +68,18 @@ CONF
   echo "$dir/unbound.conf"
 }
 
-# The recursive resolvers find the probe zone's authority through a stub zone (no root needed).
+# The recursive resolvers find each probe zone's witness through a stub zone (no root needed);
+# the more specific one wins for bank.leak.test and dissident-news.leak.test.
 stub_to_auth() {
-  printf 'stub-zone:\n  name: "%s."\n  stub-addr: %s\n' "$PROBE_ZONE" "$AUTH_ADDR"
+  local z
+  for z in "${WITNESS_ZONES[@]}"; do
+    printf 'stub-zone:\n  name: "%s."\n  stub-addr: %s\n' "$z" "${WITNESS_ADDR[$z]}"
+  done
 }
 
 resolver_start() {  # resolver_start NAME: writes the config of NAME and starts it
   local name=$1 conf
   case $name in
-    auth)
-      conf=$(unbound_conf auth $AUTH_ADDR <<CONF
-  # Every name under the probe zone answers $PROBE_ANSWER; the log records which resolver asked.
-  local-zone: "$PROBE_ZONE." redirect
-  local-data: "$PROBE_ZONE. 60 IN A $PROBE_ANSWER"
-CONF
-      ) ;;
     shop)
       conf=$(unbound_conf shop $SHOP_RESOLVER $LAN_GW $SHOP_RESOLVER6 <<CONF
   # Poisoning (scenario 13): the shop forges the bank's address.

@@ -50,6 +50,8 @@ topology_up() {
   ip -n $NS_VPN addr add $VPN_WAN6/64 dev wan nodad
   ip -n $NS_INET addr add $INET_VPN6/64 dev to-vpn nodad
   link $NS_AUTH eth0 $AUTH_ADDR/28 $NS_INET to-auth $INET_AUTH/28
+  ip -n $NS_AUTH addr add $AUTH_ADDR_BANK/28 dev eth0
+  ip -n $NS_AUTH addr add $AUTH_ADDR_NEWS/28 dev eth0
   link $NS_PUBLIC eth0 $PUBLIC_RESOLVER/25 $NS_INET to-public $INET_PUBLIC/25
   ip -n $NS_PUBLIC addr add $ATTACKER_RESOLVER/25 dev eth0
   link $NS_ISP eth0 $ISP_RESOLVER/24 $NS_INET to-isp $INET_ISP/24
