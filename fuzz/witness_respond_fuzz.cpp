@@ -16,11 +16,12 @@ using namespace dnsfence::witness;
 witness::ZoneConfig zone() {
   ZoneConfig z;
   z.zone = dns::Name::from_text("witness.test").value();
-  z.ns = {NsHost{dns::Name::from_text("ns1.witness.test").value(), {IpAddress::from_text("192.0.2.53").value()}}};
-  z.ns_v4 = {NsHost{dns::Name::from_text("ns4.witness.test").value(), {IpAddress::from_text("192.0.2.54").value()}}};
+  z.ns = {NsHost{dns::Name::from_text("ns1.witness.test").value(), {common::IpAddress::parse("192.0.2.53").value()}}};
+  z.ns_v4 = {
+      NsHost{dns::Name::from_text("ns4.witness.test").value(), {common::IpAddress::parse("192.0.2.54").value()}}};
   z.ns_v6 = {
-      NsHost{dns::Name::from_text("ns6.a.witness.test").value(), {IpAddress::from_text("2001:db8::54").value()}}};
-  z.answer_a = {IpAddress::from_text("192.0.2.80").value()};
+      NsHost{dns::Name::from_text("ns6.a.witness.test").value(), {common::IpAddress::parse("2001:db8::54").value()}}};
+  z.answer_a = {common::IpAddress::parse("192.0.2.80").value()};
   z.soa_rname = dns::Name::from_text("hostmaster.witness.test").value();
   return z;
 }
@@ -34,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const ZoneConfig config = zone();
   static const Responder responder(config, key, store);
   if (size == 0) return 0;
-  Peer peer{Endpoint{IpAddress::from_text((data[0] & 1) != 0 ? "2001:db8::2" : "198.51.100.2").value(), 4242},
+  Peer peer{common::SocketAddress{common::IpAddress::parse((data[0] & 1) != 0 ? "2001:db8::2" : "198.51.100.2").value(),
+                                  4242},
             (data[0] & 2) != 0 ? dns::Transport::Tcp : dns::Transport::Udp};
   std::array<std::uint8_t, 65535> out;
   const Decision d = responder.respond(dns::Bytes(data + 1, size - 1), peer, out);

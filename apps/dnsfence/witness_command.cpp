@@ -67,9 +67,9 @@ int stop_signals() {
   return fd;
 }
 
-std::string join(const std::vector<Endpoint>& endpoints) {
+std::string join(const std::vector<common::SocketAddress>& endpoints) {
   std::string out;
-  for (const auto& e : endpoints) out += (out.empty() ? "" : " ") + e.to_text();
+  for (const auto& e : endpoints) out += (out.empty() ? "" : " ") + e.to_string();
   return out;
 }
 
@@ -95,7 +95,7 @@ int serve(const ServeOptions& o) {
   api.start();
   if (metrics_api) metrics_api->start();
   const std::string status = "serving " + config.zone.zone.to_text() + " on " + join(server.bound()) + ", API on " +
-                             config.api.address.to_text() + ":" + std::to_string(api.port());
+                             common::SocketAddress(config.api.ip(), api.port()).to_string();
   std::cerr << "dnsfence witness: " << status << (config.key.empty() ? " (random key for this process)" : "") << "\n";
   common::notify_ready(status.c_str());
   server.run(stop_fd);

@@ -25,8 +25,8 @@ std::string probe_name(const ApiContext& ctx, const RunId& run, std::uint16_t pr
 
 nlohmann::json answers_json(const ApiContext& ctx) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& a : ctx.zone.answer_a) out.push_back(a.to_text());
-  for (const auto& a : ctx.zone.answer_aaaa) out.push_back(a.to_text());
+  for (const auto& a : ctx.zone.answer_a) out.push_back(a.to_string());
+  for (const auto& a : ctx.zone.answer_aaaa) out.push_back(a.to_string());
   return out;
 }
 
@@ -38,8 +38,8 @@ nlohmann::json resolver_json(const ResolverStats& r, const RunId& run, const Api
   for (std::size_t i = 0; i < r.type_count; ++i) types.push_back(dns::type_name(r.types[i]));
   nlohmann::json names = nlohmann::json::array();
   for (std::size_t i = 0; i < r.probe_count; ++i) names.push_back(probe_name(ctx, run, r.probes[i]));
-  return {{"address", r.address.to_text()},
-          {"family", r.address.v6 ? "ipv6" : "ipv4"},
+  return {{"address", r.address.to_string()},
+          {"family", !r.address.is_v4() ? "ipv6" : "ipv4"},
           {"first_seen", iso8601(r.first_seen)},
           {"last_seen", iso8601(r.last_seen)},
           {"count", r.count},
@@ -133,10 +133,8 @@ struct Api::Impl {
   std::optional<io::http::Server> server;
 };
 
-Api::Api(ApiContext ctx, const Endpoint& listen, Routes routes) : impl_(std::make_unique<Impl>()) {
-  auto address = common::SocketAddress::parse(listen.to_text());
-  if (!address) throw std::runtime_error("API address: " + address.error());
-  impl_->server.emplace(*address, [ctx, routes](const io::http::Request& req) {
+Api::Api(ApiContext ctx, const common::SocketAddress& listen, Routes routes) : impl_(std::make_unique<Impl>()) {
+  impl_->server.emplace(listen, [ctx, routes](const io::http::Request& req) {
     try {
       return route(ctx, routes, req);
     } catch (const std::exception&) {

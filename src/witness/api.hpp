@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.hpp"
-#include "witness/address.hpp"
+#include "common/net.hpp"
 #include "witness/responder.hpp"
 #include "witness/server.hpp"
 #include "witness/store.hpp"
@@ -44,7 +44,7 @@ class Api {
  public:
   enum class Routes : std::uint8_t { All, MetricsOnly };
   /// Binds `listen` (port 0: any free port). Throws std::runtime_error if it cannot.
-  Api(ApiContext ctx, const Endpoint& listen, Routes routes);
+  Api(ApiContext ctx, const common::SocketAddress& listen, Routes routes);
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;

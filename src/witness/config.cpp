@@ -40,18 +40,18 @@ class Checker {
     if (!v) fail(&n, key + ": " + std::string(v.error()));
     return *v;
   }
-  IpAddress address(const toml::node& n, const std::string& key) const {
-    auto v = IpAddress::from_text(string(n, key));
+  common::IpAddress address(const toml::node& n, const std::string& key) const {
+    auto v = common::IpAddress::parse(string(n, key));
     if (!v) fail(&n, key + ": " + std::string(v.error()));
     return *v;
   }
-  Endpoint endpoint(const toml::node& n, const std::string& key, std::uint16_t port) const {
-    auto v = Endpoint::from_text(string(n, key), port);
+  common::SocketAddress endpoint(const toml::node& n, const std::string& key, std::uint16_t port) const {
+    auto v = common::SocketAddress::parse(string(n, key), port);
     if (!v) fail(&n, key + ": " + v.error());
     return *v;
   }
-  std::vector<IpAddress> addresses(const toml::node& n, const std::string& key) const {
-    std::vector<IpAddress> out;
+  std::vector<common::IpAddress> addresses(const toml::node& n, const std::string& key) const {
+    std::vector<common::IpAddress> out;
     for (const auto* e : array(n, key)) out.push_back(address(*e, key));
     return out;
   }
@@ -74,7 +74,7 @@ std::vector<NsHost> ns_set(const Checker& c, const toml::node& n, const std::str
       } else if (k.str() == "addresses") {
         h.addresses = c.addresses(v, key + ".addresses");
         for (const auto& a : h.addresses) {
-          if ((family == 4 && a.v6) || (family == 6 && !a.v6)) {
+          if ((family == 4 && !a.is_v4()) || (family == 6 && a.is_v4())) {
             std::string why = key;
             why += ".addresses: only IPv" + std::to_string(family) + " addresses belong in ";
             c.fail(&v, why += key);
@@ -147,7 +147,7 @@ void table(const Checker& c, WitnessConfig& w, const toml::table& t) {
     } else if (key == "answer_a" || key == "answer_aaaa") {
       auto list = c.addresses(v, key);
       for (const auto& a : list) {
-        if (a.v6 != (key == "answer_aaaa")) c.fail(&v, key + ": wrong address family");
+        if (!a.is_v4() != (key == "answer_aaaa")) c.fail(&v, key + ": wrong address family");
       }
       (key == "answer_a" ? w.zone.answer_a : w.zone.answer_aaaa) = std::move(list);
     } else if (key == "ns" || key == "ns_v4" || key == "ns_v6") {
@@ -161,8 +161,8 @@ void table(const Checker& c, WitnessConfig& w, const toml::table& t) {
 
 WitnessConfig defaults() {
   WitnessConfig w;
-  w.api = Endpoint{IpAddress::from_text("127.0.0.1").value(), kDefaultApiPort};
-  w.listen = {Endpoint{IpAddress::from_text("127.0.0.1").value(), 53}};
+  w.api = common::SocketAddress{common::IpAddress::parse("127.0.0.1").value(), kDefaultApiPort};
+  w.listen = {common::SocketAddress{common::IpAddress::parse("127.0.0.1").value(), 53}};
   return w;
 }
 
@@ -201,12 +201,12 @@ WitnessConfig quick_config(const std::string& zone, const std::vector<std::strin
   w.zone.zone = *z;
   if (!listen.empty()) w.listen.clear();
   for (const auto& l : listen) {
-    auto e = Endpoint::from_text(l, 53);
+    auto e = common::SocketAddress::parse(l, 53);
     if (!e) throw ConfigError("--listen: " + e.error());
     w.listen.push_back(*e);
   }
   if (!api.empty()) {
-    auto e = Endpoint::from_text(api, kDefaultApiPort);
+    auto e = common::SocketAddress::parse(api, kDefaultApiPort);
     if (!e) throw ConfigError("--api: " + e.error());
     w.api = *e;
   }
@@ -232,7 +232,8 @@ void finalize(WitnessConfig& w, const std::string& source) {
     // Quick start: one name server, ns1.<zone>, at the listen addresses that are not wildcards.
     NsHost h{dns::Name::from_text("ns1." + w.zone.zone.to_text()).value(), {}};
     for (const auto& l : w.listen) {
-      if (l.address != IpAddress{} && l.address != IpAddress{true, {}}) h.addresses.push_back(l.address);
+      if (l.ip() != common::IpAddress{} && l.ip() != common::IpAddress::from_v6(in6addr_any))
+        h.addresses.push_back(l.ip());
     }
     w.zone.ns.push_back(std::move(h));
   }

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "witness/address.hpp"
+#include "common/net.hpp"
 #include "witness/responder.hpp"
 #include "witness/store.hpp"
 
@@ -37,9 +37,9 @@ inline constexpr std::uint16_t kDefaultApiPort = 8053;
 
 struct WitnessConfig {
   ZoneConfig zone;
-  std::vector<Endpoint> listen;
-  Endpoint api;
-  std::optional<Endpoint> metrics;
+  std::vector<common::SocketAddress> listen;
+  common::SocketAddress api;
+  std::optional<common::SocketAddress> metrics;
   std::vector<std::uint8_t> key;  // empty: generate one at startup
   StoreLimits limits;
   std::size_t probes_per_run = 4;

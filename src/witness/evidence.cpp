@@ -22,25 +22,23 @@ void format_ecs(dns::Bytes data, std::span<char> out) noexcept {
   const std::uint16_t family = r.u16();
   const std::uint8_t source = r.u8();
   r.u8();  // scope prefix: always 0 in queries
-  IpAddress a;
-  a.v6 = family == 2;
-  const std::size_t max_bits = a.v6 ? 128 : 32;
+  const std::size_t max_bits = family == 2 ? 128 : 32;
   const dns::Bytes addr = r.bytes(r.remaining());
   std::array<char, INET6_ADDRSTRLEN> text{};
   if (!r.ok() || (family != 1 && family != 2) || source > max_bits || addr.size() != (source + 7U) / 8U) {
     std::snprintf(out.data(), out.size(), "ecs=malformed");
     return;
   }
-  if (!addr.empty()) std::memcpy(a.bytes.data(), addr.data(), addr.size());
-  format_address(a, text);
+  std::array<std::uint8_t, 16> bytes{};
+  if (!addr.empty()) std::memcpy(bytes.data(), addr.data(), addr.size());
+  inet_ntop(family == 2 ? AF_INET6 : AF_INET, bytes.data(), text.data(), text.size());
   std::snprintf(out.data(), out.size(), "ecs=%s/%u", text.data(), static_cast<unsigned>(source));
 }
 
 }  // namespace
 
-bool format_address(const IpAddress& address, std::span<char> out) noexcept {
-  return inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), out.data(),
-                   static_cast<socklen_t>(out.size())) != nullptr;
+bool format_address(const common::IpAddress& address, std::span<char> out) noexcept {
+  return inet_ntop(address.family(), address.bytes().data(), out.data(), static_cast<socklen_t>(out.size())) != nullptr;
 }
 
 std::size_t write_evidence(const dns::Message& query, const Peer& peer, const Token& token,
@@ -48,10 +46,10 @@ std::size_t write_evidence(const dns::Message& query, const Peer& peer, const To
   dns::Writer w(out);
   std::array<char, INET6_ADDRSTRLEN> addr{};
   std::array<char, 96> line{};
-  if (!format_address(peer.endpoint.address, addr)) return 0;
+  if (!format_address(peer.endpoint.ip(), addr)) return 0;
   std::snprintf(line.data(), line.size(), "resolver=%s", addr.data());
   put(w, line.data());
-  std::snprintf(line.data(), line.size(), "port=%u", static_cast<unsigned>(peer.endpoint.port));
+  std::snprintf(line.data(), line.size(), "port=%u", static_cast<unsigned>(peer.endpoint.port()));
   put(w, line.data());
   put(w, peer.transport == dns::Transport::Tcp ? "transport=tcp" : "transport=udp");
   const auto& edns = query.edns();

@@ -5,21 +5,21 @@
 #include <cstdint>
 #include <span>
 
+#include "common/net.hpp"
 #include "dns/message.hpp"
 #include "dns/response.hpp"
-#include "witness/address.hpp"
 #include "witness/token.hpp"
 
 namespace dnsfence::witness {
 
 /// Who sent a query and how.
 struct Peer {
-  Endpoint endpoint;
+  common::SocketAddress endpoint;
   dns::Transport transport = dns::Transport::Udp;
 };
 
 /// Writes `address` in presentation form into `out` (NUL-terminated); false if it does not fit.
-bool format_address(const IpAddress& address, std::span<char> out) noexcept;
+bool format_address(const common::IpAddress& address, std::span<char> out) noexcept;
 
 /// Writes the TXT RDATA for `query` from `peer` under `token` into `out`: resolver, port,
 /// transport, EDNS payload size (or "none"), DO bit, ECS subnet (or "none"), run id, probe number.

@@ -45,8 +45,8 @@ std::optional<std::uint32_t> delay_label(dns::Bytes label) noexcept {
   return ms;
 }
 
-dns::Bytes address_rdata(const IpAddress& a) noexcept {
-  return dns::Bytes(a.bytes.data(), a.v6 ? 16 : 4);
+dns::Bytes address_rdata(const common::IpAddress& a) noexcept {
+  return dns::Bytes(a.bytes().data(), !a.is_v4() ? 16 : 4);
 }
 
 void authoritative(dns::ResponseBuilder& b, bool aa) noexcept {
@@ -57,7 +57,7 @@ void authoritative(dns::ResponseBuilder& b, bool aa) noexcept {
 void add_glue(dns::ResponseBuilder& b, const std::vector<NsHost>& hosts, std::uint32_t ttl) noexcept {
   for (const auto& h : hosts) {
     for (const auto& a : h.addresses)
-      b.add(dns::Section::Additional, h.name, a.v6 ? dns::rrtype::AAAA : dns::rrtype::A, ttl, address_rdata(a));
+      b.add(dns::Section::Additional, h.name, !a.is_v4() ? dns::rrtype::AAAA : dns::rrtype::A, ttl, address_rdata(a));
   }
 }
 
@@ -127,7 +127,7 @@ Decision Responder::respond(dns::Bytes query, const Peer& peer, std::span<std::u
     auto n = dns::build_response(m, dns::Rcode::Refused, nullptr, peer.transport, out);
     return Decision{Outcome::Refused, n ? *n : 0, 0, false, false};
   }
-  if (c.zone->family != 0 && c.zone->family != (peer.endpoint.address.v6 ? 6 : 4)) return referral(c);
+  if (c.zone->family != 0 && c.zone->family != (!peer.endpoint.ip().is_v4() ? 6 : 4)) return referral(c);
   const std::size_t below = c.question.name.labels - c.zone->name.labels();
   if (below == 0) return apex(c);
   for (const auto* set : {&config_.ns, &config_.ns_v4, &config_.ns_v6}) {
@@ -175,7 +175,7 @@ Decision Responder::host(Ctx& c, const NsHost& h) const noexcept {
   authoritative(b, true);
   bool any = false;
   for (const auto& a : h.addresses) {
-    if ((a.v6 && qtype == dns::rrtype::AAAA) || (!a.v6 && qtype == dns::rrtype::A)) {
+    if ((!a.is_v4() && qtype == dns::rrtype::AAAA) || (a.is_v4() && qtype == dns::rrtype::A)) {
       b.add_at_qname(dns::Section::Answer, qtype, 3600, address_rdata(a));
       any = true;
     }
@@ -225,7 +225,7 @@ Decision Responder::probe(Ctx& c, std::size_t below) const noexcept {
     return d;
   }
   const RecordOutcome recorded =
-      store_.record(Observation{token->run, c.peer.endpoint.address, c.peer.transport, c.question.qtype, token->probe});
+      store_.record(Observation{token->run, c.peer.endpoint.ip(), c.peer.transport, c.question.qtype, token->probe});
   if (recorded == RecordOutcome::UnknownRun) {
     Decision d = negative(c, Outcome::NxDomain);
     d.outcome = Outcome::UnknownRun;

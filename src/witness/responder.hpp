@@ -23,19 +23,19 @@ namespace dnsfence::witness {
 
 struct NsHost {
   dns::Name name;
-  std::vector<IpAddress> addresses;
+  std::vector<common::IpAddress> addresses;
 };
 
 /// What the responder serves. Validated by config loading; the responder trusts it.
 struct ZoneConfig {
   dns::Name zone;
-  std::vector<NsHost> ns;              // the zone's name servers (any family)
-  std::vector<NsHost> ns_v4;           // v4.<zone> is delegated to these (IPv4 addresses only); empty: no v4 zone
-  std::vector<NsHost> ns_v6;           // v6.<zone>: IPv6 addresses only; empty: no v6 zone
-  std::vector<IpAddress> answer_a;     // A answers at probe names
-  std::vector<IpAddress> answer_aaaa;  // AAAA answers at probe names
-  dns::Name soa_rname;                 // hostmaster mailbox; mname is the first NS
-  std::uint32_t answer_ttl = 0;        // probe names are unique: caching them gains nothing
+  std::vector<NsHost> ns;                   // the zone's name servers (any family)
+  std::vector<NsHost> ns_v4;                // v4.<zone> is delegated to these (IPv4 addresses only); empty: no v4 zone
+  std::vector<NsHost> ns_v6;                // v6.<zone>: IPv6 addresses only; empty: no v6 zone
+  std::vector<common::IpAddress> answer_a;  // A answers at probe names
+  std::vector<common::IpAddress> answer_aaaa;  // AAAA answers at probe names
+  dns::Name soa_rname;                         // hostmaster mailbox; mname is the first NS
+  std::uint32_t answer_ttl = 0;                // probe names are unique: caching them gains nothing
   std::uint32_t negative_ttl = 60;
   std::uint32_t max_delay_ms = 5000;
 };

@@ -23,20 +23,20 @@ using Steady = std::chrono::steady_clock;
 constexpr std::size_t kMaxMessage = 65535;
 constexpr int kUdpBurst = 64;  // datagrams per socket per wake-up, so TCP is never starved
 
-int open_socket(const Endpoint& e, int type) {
-  const int fd = ::socket(e.address.v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int open_socket(const common::SocketAddress& e, int type) {
+  const int fd = ::socket(e.ip().family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const auto fail = [&](const char* what) {
     const int err = errno;
     if (fd >= 0) ::close(fd);
-    throw std::system_error(err, std::generic_category(), std::string(what) + " " + e.to_text());
+    throw std::system_error(err, std::generic_category(), std::string(what) + " " + e.to_string());
   };
   if (fd < 0) fail("socket");
   const int one = 1;
-  if (e.address.v6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) fail("IPV6_V6ONLY");
+  if (!e.ip().is_v4() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) fail("IPV6_V6ONLY");
   if (type == SOCK_STREAM && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail("SO_REUSEADDR");
   sockaddr_storage ss{};
-  const socklen_t len = to_sockaddr(e, ss);
-  if (type == SOCK_DGRAM && !enable_pktinfo(fd, e.address.v6)) fail("IP_PKTINFO");
+  const socklen_t len = e.to_sockaddr(ss);
+  if (type == SOCK_DGRAM && !enable_pktinfo(fd, !e.ip().is_v4())) fail("IP_PKTINFO");
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) fail("bind");
   if (type == SOCK_STREAM && ::listen(fd, 64) != 0) fail("listen");
   return fd;
@@ -67,13 +67,13 @@ struct Server::State {
     std::uint64_t generation = 0;
     std::vector<std::uint8_t> buffer;
     Steady::time_point last_active;
-    Endpoint peer;
+    common::SocketAddress peer;
   };
   struct Pending {
     Steady::time_point due;
     int fd = -1;
     std::uint64_t generation = 0;  // TCP: the connection it belongs to; UDP: 0
-    Endpoint peer;
+    common::SocketAddress peer;
     LocalAddress local;  // UDP: reply from the address the query was sent to
     std::vector<std::uint8_t> reply;
     bool operator>(const Pending& o) const noexcept { return due > o.due; }
@@ -83,7 +83,7 @@ struct Server::State {
   ServerLimits limits;
   WitnessMetrics& metrics;
   std::vector<int> udp;
-  std::vector<Endpoint> udp_bound;
+  std::vector<common::SocketAddress> udp_bound;
   std::vector<int> tcp;
   std::unordered_map<int, Conn> conns;
   std::uint64_t next_generation = 1;
@@ -176,7 +176,7 @@ void Server::State::on_tcp(int fd) {
   conn.last_active = Steady::now();
   conn.buffer.insert(conn.buffer.end(), chunk.begin(), chunk.begin() + n);
   const std::uint64_t generation = conn.generation;
-  const Endpoint peer = conn.peer;
+  const common::SocketAddress peer = conn.peer;
   // Answer every complete message (RFC 7766 pipelining); the connection may close while answering.
   while (conns.contains(fd)) {
     auto& buffer = conns.at(fd).buffer;
@@ -221,7 +221,7 @@ int Server::State::timeout_ms(Steady::time_point now) const {
   return static_cast<int>(std::clamp<std::int64_t>(wait, 0, kHousekeepingMs));
 }
 
-Server::Server(const Responder& responder, const std::vector<Endpoint>& listen, ServerLimits limits,
+Server::Server(const Responder& responder, const std::vector<common::SocketAddress>& listen, ServerLimits limits,
                WitnessMetrics& metrics)
     : state_(std::make_unique<State>(responder, limits, metrics)) {
   for (const auto& e : listen) {
@@ -229,7 +229,7 @@ Server::Server(const Responder& responder, const std::vector<Endpoint>& listen, 
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     ::getsockname(state_->udp.back(), reinterpret_cast<sockaddr*>(&ss), &len);
-    const Endpoint bound = from_sockaddr(ss);
+    const common::SocketAddress bound = from_sockaddr(ss);
     state_->udp_bound.push_back(bound);
     state_->tcp.push_back(open_socket(bound, SOCK_STREAM));  // same port as UDP, also when asked for 0
   }
@@ -237,7 +237,7 @@ Server::Server(const Responder& responder, const std::vector<Endpoint>& listen, 
 
 Server::~Server() = default;
 
-std::vector<Endpoint> Server::bound() const {
+std::vector<common::SocketAddress> Server::bound() const {
   return state_->udp_bound;
 }
 

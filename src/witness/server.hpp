@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/metrics.hpp"
-#include "witness/address.hpp"
+#include "common/net.hpp"
 #include "witness/responder.hpp"
 
 namespace dnsfence::witness {
@@ -36,7 +36,8 @@ struct ServerLimits {
 class Server {
  public:
   /// Binds UDP and TCP sockets on every endpoint. Throws std::system_error naming the endpoint.
-  Server(const Responder& responder, const std::vector<Endpoint>& listen, ServerLimits limits, WitnessMetrics& metrics);
+  Server(const Responder& responder, const std::vector<common::SocketAddress>& listen, ServerLimits limits,
+         WitnessMetrics& metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -44,7 +45,7 @@ class Server {
   /// Serves until `stop_fd` is readable. Throws std::system_error only if poll() itself fails.
   void run(int stop_fd);
   /// The UDP endpoints actually bound (port 0 resolved), in listen order.
-  [[nodiscard]] std::vector<Endpoint> bound() const;
+  [[nodiscard]] std::vector<common::SocketAddress> bound() const;
 
  private:
   struct State;

@@ -13,8 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/net.hpp"
 #include "dns/response.hpp"
-#include "witness/address.hpp"
 #include "witness/token.hpp"
 
 namespace dnsfence::witness {
@@ -42,7 +42,7 @@ struct StoreLimits {
 /// One authenticated probe query, as the responder saw it.
 struct Observation {
   RunId run;
-  IpAddress resolver;
+  common::IpAddress resolver;
   dns::Transport transport = dns::Transport::Udp;
   std::uint16_t qtype = 0;
   std::uint16_t probe = 0;  // the token's probe number
@@ -52,7 +52,7 @@ inline constexpr std::size_t kMaxTypesPerResolver = 16;
 inline constexpr std::size_t kMaxProbesPerResolver = 16;
 
 struct ResolverStats {
-  IpAddress address;
+  common::IpAddress address;
   TimePoint first_seen;
   TimePoint last_seen;
   std::uint64_t count = 0;

@@ -13,35 +13,9 @@ constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo));
 
 }  // namespace
 
-socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& ss) noexcept {
-  std::memset(&ss, 0, sizeof ss);
-  if (e.address.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(e.port);
-    std::memcpy(&s6->sin6_addr, e.address.bytes.data(), 16);
-    return sizeof(sockaddr_in6);
-  }
-  auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-  s4->sin_family = AF_INET;
-  s4->sin_port = htons(e.port);
-  std::memcpy(&s4->sin_addr, e.address.bytes.data(), 4);
-  return sizeof(sockaddr_in);
-}
-
-Endpoint from_sockaddr(const sockaddr_storage& ss) noexcept {
-  Endpoint e;
-  if (ss.ss_family == AF_INET6) {
-    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    e.address.v6 = true;
-    std::memcpy(e.address.bytes.data(), &s6->sin6_addr, 16);
-    e.port = ntohs(s6->sin6_port);
-  } else {
-    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    std::memcpy(e.address.bytes.data(), &s4->sin_addr, 4);
-    e.port = ntohs(s4->sin_port);
-  }
-  return e;
+common::SocketAddress from_sockaddr(const sockaddr_storage& ss) noexcept {
+  auto a = common::SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), sizeof ss);
+  return a ? *a : common::SocketAddress{};
 }
 
 bool enable_pktinfo(int fd, bool v6) noexcept {
@@ -68,22 +42,20 @@ std::optional<Datagram> receive(int fd, std::span<std::uint8_t> buffer) noexcept
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo info{};
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      d.local = LocalAddress{true, {}, info.ipi_ifindex};
-      std::memcpy(d.local.address.bytes.data(), &info.ipi_addr, 4);
+      d.local = LocalAddress{true, common::IpAddress::from_v4(info.ipi_addr), info.ipi_ifindex};
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
       in6_pktinfo info{};
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      d.local = LocalAddress{true, {}, static_cast<int>(info.ipi6_ifindex)};
-      d.local.address.v6 = true;
-      std::memcpy(d.local.address.bytes.data(), &info.ipi6_addr, 16);
+      d.local = LocalAddress{true, common::IpAddress::from_v6(info.ipi6_addr), static_cast<int>(info.ipi6_ifindex)};
     }
   }
   return d;
 }
 
-void send_to(int fd, const Endpoint& peer, const LocalAddress& local, std::span<const std::uint8_t> data) noexcept {
+void send_to(int fd, const common::SocketAddress& peer, const LocalAddress& local,
+             std::span<const std::uint8_t> data) noexcept {
   sockaddr_storage ss{};
-  const socklen_t len = to_sockaddr(peer, ss);
+  const socklen_t len = peer.to_sockaddr(ss);
   iovec iov{const_cast<std::uint8_t*>(data.data()), data.size()};
   alignas(cmsghdr) std::array<std::uint8_t, kControlSize> control{};
   msghdr msg{};
@@ -91,21 +63,21 @@ void send_to(int fd, const Endpoint& peer, const LocalAddress& local, std::span<
   msg.msg_namelen = len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  if (local.known && local.address.v6 == peer.address.v6) {
+  if (local.known && local.address.family() == peer.ip().family()) {
     msg.msg_control = control.data();
     cmsghdr* c = reinterpret_cast<cmsghdr*>(control.data());
-    c->cmsg_level = local.address.v6 ? IPPROTO_IPV6 : IPPROTO_IP;
-    c->cmsg_type = local.address.v6 ? IPV6_PKTINFO : IP_PKTINFO;
-    if (local.address.v6) {
+    c->cmsg_level = local.address.is_v4() ? IPPROTO_IP : IPPROTO_IPV6;
+    c->cmsg_type = local.address.is_v4() ? IP_PKTINFO : IPV6_PKTINFO;
+    if (!local.address.is_v4()) {
       in6_pktinfo info{};
-      std::memcpy(&info.ipi6_addr, local.address.bytes.data(), 16);
+      std::memcpy(&info.ipi6_addr, local.address.bytes().data(), 16);
       info.ipi6_ifindex = static_cast<unsigned>(local.ifindex);  // needed for link-local peers
       c->cmsg_len = CMSG_LEN(sizeof info);
       std::memcpy(CMSG_DATA(c), &info, sizeof info);
       msg.msg_controllen = CMSG_SPACE(sizeof info);
     } else {
       in_pktinfo info{};
-      std::memcpy(&info.ipi_spec_dst, local.address.bytes.data(), 4);  // source address; route picks the interface
+      std::memcpy(&info.ipi_spec_dst, local.address.bytes().data(), 4);  // source address; route picks the interface
       c->cmsg_len = CMSG_LEN(sizeof info);
       std::memcpy(CMSG_DATA(c), &info, sizeof info);
       msg.msg_controllen = CMSG_SPACE(sizeof info);

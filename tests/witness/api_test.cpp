@@ -22,7 +22,7 @@ ZoneConfig zone() {
   ZoneConfig z;
   z.zone = dns::Name::from_text("witness.test").value();
   z.soa_rname = dns::Name::from_text("hostmaster.witness.test").value();
-  z.answer_a = {IpAddress::from_text("192.0.2.80").value()};
+  z.answer_a = {common::IpAddress::parse("192.0.2.80").value()};
   return z;
 }
 
@@ -51,7 +51,7 @@ TEST(WitnessApi, CreateQueryAndReadResults) {
   common::Registry registry;
   WitnessMetrics metrics(registry);
   const Responder responder(z, key, store);
-  const Endpoint loopback{IpAddress::from_text("127.0.0.1").value(), 0};
+  const common::SocketAddress loopback{common::IpAddress::parse("127.0.0.1").value(), 0};
   Server server(responder, {loopback}, ServerLimits{}, metrics);
   const int stop = ::eventfd(0, EFD_CLOEXEC);
   std::thread dns([&] { server.run(stop); });
@@ -66,7 +66,7 @@ TEST(WitnessApi, CreateQueryAndReadResults) {
   ASSERT_EQ(run["probes"].size(), 2U);
   EXPECT_EQ(client.Post("/runs")->status, 503);  // max_runs = 1
 
-  const auto reply = udp_query(server.bound()[0].port, dns::testing::query(run["probes"][0].get<std::string>()));
+  const auto reply = udp_query(server.bound()[0].port(), dns::testing::query(run["probes"][0].get<std::string>()));
   auto m = dns::parse(reply);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->header().ancount, 1);
@@ -105,10 +105,11 @@ TEST(WitnessServer, DelaysAndNoReply) {
   common::Registry registry;
   WitnessMetrics metrics(registry);
   const Responder responder(z, key, store);
-  Server server(responder, {Endpoint{IpAddress::from_text("127.0.0.1").value(), 0}}, ServerLimits{}, metrics);
+  Server server(responder, {common::SocketAddress{common::IpAddress::parse("127.0.0.1").value(), 0}}, ServerLimits{},
+                metrics);
   const int stop = ::eventfd(0, EFD_CLOEXEC);
   std::thread dns([&] { server.run(stop); });
-  const std::uint16_t port = server.bound()[0].port;
+  const std::uint16_t port = server.bound()[0].port();
   const std::string probe = encode_token(key, Token{store.create().value().id, 1}) + ".witness.test";
 
   const auto start = std::chrono::steady_clock::now();

@@ -37,9 +37,9 @@ addresses = ["2001:db8::54"]
                                        "w.toml");
   EXPECT_EQ(c.zone.zone.to_text(), "witness.test.");
   ASSERT_EQ(c.listen.size(), 2U);
-  EXPECT_EQ(c.listen[0].port, 53);
-  EXPECT_EQ(c.listen[1].to_text(), "[2001:db8::53]:5353");
-  EXPECT_EQ(c.api.to_text(), "127.0.0.1:9000");
+  EXPECT_EQ(c.listen[0].port(), 53);
+  EXPECT_EQ(c.listen[1].to_string(), "[2001:db8::53]:5353");
+  EXPECT_EQ(c.api.to_string(), "127.0.0.1:9000");
   EXPECT_EQ(c.key.size(), 16U);
   EXPECT_EQ(c.limits.run_ttl, std::chrono::seconds(120));
   EXPECT_EQ(c.limits.max_runs, 5U);
@@ -51,7 +51,7 @@ addresses = ["2001:db8::54"]
 
 TEST(Config, ErrorsNameFileAndLine) {
   EXPECT_EQ(error_of("[witness]\nzone = \"w.test\"\nlisten = [\"nope\"]\n"),
-            "w.toml:3: listen: \"nope\": not an IPv4 or IPv6 address");
+            "w.toml:3: listen: invalid IP address 'nope'");
   EXPECT_EQ(error_of("[witness]\nzone = \"w.test\"\n\nmax_runs = 0\n"),
             "w.toml:4: max_runs: must be between 1 and 1000000");
   EXPECT_EQ(error_of("[witness]\nzone = \"w.test\"\ntypo = 1\n"), "w.toml:3: unknown key \"typo\" in [witness]");
@@ -69,7 +69,7 @@ TEST(Config, QuickStartDerivesTheNameServer) {
   ASSERT_EQ(c.zone.ns.size(), 1U);
   EXPECT_EQ(c.zone.ns[0].name.to_text(), "ns1.w.test.");
   ASSERT_EQ(c.zone.ns[0].addresses.size(), 1U);  // the wildcard is no address for glue
-  EXPECT_EQ(c.api.port, kDefaultApiPort);
+  EXPECT_EQ(c.api.port(), kDefaultApiPort);
   EXPECT_THROW(quick_config("", {}, ""), ConfigError);
 }
 

@@ -16,8 +16,8 @@ namespace rr = dns::rrtype;
 using dns::testing::PacketBytes;
 using dns::testing::query;
 
-IpAddress ip(const char* text) {
-  return IpAddress::from_text(text).value();
+common::IpAddress ip(const char* text) {
+  return common::IpAddress::parse(text).value();
 }
 dns::Name name(const char* text) {
   return dns::Name::from_text(text).value();
@@ -44,7 +44,7 @@ class ResponderTest : public ::testing::Test {
   ZoneConfig config_ = zone_config();
   Responder responder_{config_, key_, store_};
   RunId run_ = store_.create().value().id;
-  Peer peer_{Endpoint{ip("198.51.100.2"), 40000}, dns::Transport::Udp};
+  Peer peer_{common::SocketAddress{ip("198.51.100.2"), 40000}, dns::Transport::Udp};
   std::vector<std::uint8_t> out_ = std::vector<std::uint8_t>(65535);
   Decision last_;
 
@@ -123,8 +123,8 @@ TEST_F(ResponderTest, NameServerAddresses) {
   auto m = ask("ns1.witness.test", rr::AAAA);
   auto an = section(m, dns::Section::Answer);
   ASSERT_EQ(an.size(), 1U);
-  const IpAddress expected = ip("2001:db8::53");
-  EXPECT_EQ(an[0].second, std::vector<std::uint8_t>(expected.bytes.begin(), expected.bytes.end()));
+  const common::IpAddress expected = ip("2001:db8::53");
+  EXPECT_EQ(an[0].second, std::vector<std::uint8_t>(expected.bytes().begin(), expected.bytes().end()));
 }
 
 TEST_F(ResponderTest, ProbeAnswersAndRecordsTheResolver) {
@@ -153,7 +153,7 @@ TEST_F(ResponderTest, TxtEvidenceCarriesEdnsDoAndEcs) {
   p.header(7, 0x0100, 1, 0, 0, 1).name(probe()).u16(rr::TXT).u16(dns::rrclass::IN);
   // ECS option: family 1, source /24, scope 0, 10.1.2.
   p.opt(1400, 0, true, {0, 8, 0, 7, 0, 1, 24, 0, 10, 1, 2});
-  peer_.endpoint = Endpoint{ip("2001:db8::2"), 5353};
+  peer_.endpoint = common::SocketAddress{ip("2001:db8::2"), 5353};
   auto strings = txt_strings(ask(p.b));
   ASSERT_EQ(strings.size(), 8U);
   EXPECT_EQ(strings[0], "resolver=2001:db8::2");
@@ -222,7 +222,7 @@ TEST_F(ResponderTest, ChildZoneOfTheOtherFamilyGetsAReferral) {
   ASSERT_EQ(glue.size(), 1U);
   EXPECT_EQ(glue[0].first, rr::AAAA);
   EXPECT_EQ(resolvers(), 0U);
-  peer_.endpoint = Endpoint{ip("2001:db8::2"), 5353};
+  peer_.endpoint = common::SocketAddress{ip("2001:db8::2"), 5353};
   ask(v6probe, rr::A);
   EXPECT_EQ(last_.outcome, Outcome::Answer);
   EXPECT_TRUE(last_.recorded);

@@ -9,8 +9,8 @@ namespace {
 
 using std::chrono::seconds;
 
-IpAddress ip(const char* text) {
-  return IpAddress::from_text(text).value();
+common::IpAddress ip(const char* text) {
+  return common::IpAddress::parse(text).value();
 }
 
 Observation obs(const RunId& run, const char* address, dns::Transport t = dns::Transport::Udp,
