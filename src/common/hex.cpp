@@ -1,17 +1,6 @@
 #include "common/hex.hpp"
 
 namespace dnsfence::common {
-namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 std::expected<std::vector<std::uint8_t>, std::string> parse_hex(std::string_view text) {
   std::vector<std::uint8_t> out;
   int pending = -1;

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/hex.hpp"
+
 namespace dnsfence::witness {
 namespace {
 
@@ -70,31 +72,18 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
   }
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string RunId::to_text() const {
-  static constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  for (const std::uint8_t b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0x0f];
-  }
-  return out;
+  return common::to_hex(bytes, 0);
 }
 
 std::expected<RunId, std::string_view> RunId::from_text(std::string_view text) noexcept {
   if (text.size() != 16) return std::unexpected("a run id is 16 hex digits");
   RunId id;
   for (std::size_t i = 0; i < 8; ++i) {
-    const int hi = hex_value(text[2 * i]);
-    const int lo = hex_value(text[2 * i + 1]);
+    const int hi = common::hex_value(text[2 * i]);
+    const int lo = common::hex_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::unexpected("a run id is 16 hex digits");
     id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }
