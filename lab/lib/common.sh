@@ -85,6 +85,7 @@ recorded_pid() {
   # Guard against PID reuse: the process must still be the program we started (or `ip`, for the
   # instant before `ip netns exec` execs it).
   exe=$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")
+  exe=${exe% (deleted)}   # the binary was rebuilt under it: still ours, still to be stopped
   want=$(basename "$(readlink -f "$(command -v "$prog")")")
   [ "$exe" = "$want" ] || [ "$exe" = ip ] || return 1
   # ... with the very command line we gave it (after `ip netns exec NS`, or once exec'd).
