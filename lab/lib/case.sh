@@ -143,7 +143,7 @@ leaktest_judge() {
   [ -s "$CASE_DIR/leaktest.json" ] || return 0
   while read -r addr verdict names; do
     r=$(lt_resolver_name "$addr")
-    [ -n "$r" ] && [ -n "$names" ] || continue
+    if [ -z "$r" ] || [ -z "$names" ]; then continue; fi
     # shellcheck disable=SC2086
     n=$(seen_count "$r" $names)
     if [ "$verdict" = INTERCEPTED ]; then
