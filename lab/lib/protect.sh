@@ -191,6 +191,7 @@ fw_evidence() {
     [ "$(cat "$LAB_STATE/fw-applied.$ns" 2>/dev/null)" = "$name" ] || continue
     fw_status "$ns" "$name" >"$CASE_DIR/firewall-$ns.json" 2>"$CASE_DIR/firewall-$ns.err" && rc=0 || rc=$?
     check "dnsfence firewall status in $ns: $name applied and in sync (exit $rc)" eq "$rc" 0
+    [ -s "$CASE_DIR/firewall-$ns.err" ] || rm -f "$CASE_DIR/firewall-$ns.err"
     FW_SUMMARY+="${FW_SUMMARY:+ }${ns#"$LAB_PREFIX"}[$(jq -r '[.rules[] | select(.packets > 0) | "\(.name):\(.packets)"] | join(",")' \
       "$CASE_DIR/firewall-$ns.json" 2>/dev/null)]"
   done
