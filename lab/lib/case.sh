@@ -28,6 +28,7 @@ ne() { [ "$1" != "$2" ]; }
 # prepare DHCP_RESOLVERS [hotel] [slow] [rogue]: the common starting state of every case.
 prepare() {
   unprotect
+  FW_USED="" FW_SUMMARY=""
   rogue_dhcp_stop
   ip -n $NS_CLIENT route del $ISP_SPLIT_PREFIX 2>/dev/null || true
   serve_start
@@ -75,6 +76,7 @@ finish() {
   [ $LT_DONE = yes ] || leaktest_run
   log_barrier "${UNTRUSTED_RESOLVERS[@]}" provider "$@" || FAILS+=("$MODE: log barrier")
   capture_stop client-eth0
+  fw_evidence
   SEEN="" LEAKS=0
   for r in "${UNTRUSTED_RESOLVERS[@]}"; do
     c=$(seen_count "$r" "${PROBES[@]}")
@@ -143,7 +145,7 @@ leaktest_judge() {
   [ -s "$CASE_DIR/leaktest.json" ] || return 0
   while read -r addr verdict names; do
     r=$(lt_resolver_name "$addr")
-    [ -n "$r" ] && [ -n "$names" ] || continue
+    if [ -z "$r" ] || [ -z "$names" ]; then continue; fi
     # shellcheck disable=SC2086
     n=$(seen_count "$r" $names)
     if [ "$verdict" = INTERCEPTED ]; then
@@ -186,8 +188,9 @@ expect_leaktest_claims_true() {
 # INTERCEPTED, never a leak (no LEAK-TYPE1, LEAK-TYPE2, STEALTH or TAMPERED, not even one the logs
 # refute), and each ADDR (the resolvers the system is configured with) is INTERCEPTED, truly (its
 # log has none of the probes, dnsfence serve's has them). The --public resolver is INTERCEPTED or
-# OK (blocked, or an allowlisted one that answered itself). LT_INCONCLUSIVE names the findings
-# still INCONCLUSIVE by design ("ADDR ..."; "null" for the run-wide one), recorded, not hidden.
+# OK (blocked, or an allowlisted one that answered itself), or exactly LT_PUBLIC_EXPECT when set.
+# LT_INCONCLUSIVE names the findings still INCONCLUSIVE by design ("ADDR ..."; "null" for the
+# run-wide one), recorded, not hidden.
 expect_leaktest_protected() {
   local a others
   check "leaktest ran ($LT_OVERALL)" ne "$LT_OVERALL" ERROR
@@ -204,8 +207,9 @@ expect_leaktest_protected() {
     check "leaktest: $a is INTERCEPTED (leaktest said $LT_VERDICTS)" lt_has "$a" INTERCEPTED
     check "leaktest's INTERCEPTED for $a is true (not in its log, in dnsfence serve's)" lt_true "$a" INTERCEPTED
   done
-  check "leaktest: the third-party resolver is INTERCEPTED or OK ($LT_PUBLIC_VERDICT)" \
-    bash -c "grep -qxE 'INTERCEPTED|OK' <<<'$LT_PUBLIC_VERDICT'"
+  local pub=${LT_PUBLIC_EXPECT:-INTERCEPTED|OK}
+  check "leaktest: the third-party resolver is $pub ($LT_PUBLIC_VERDICT)" \
+    bash -c "grep -qxE '$pub' <<<'$LT_PUBLIC_VERDICT'"
   expect_leaktest_claims_true
 }
 
@@ -215,6 +219,7 @@ summary() {
   s="$MODE: leak=$([ "$LEAKS" -gt 0 ] && echo yes || echo no) probe-queries-at-untrusted[$SEEN] dns-outside-tunnel=$OUTSIDE"
   s+=" lookup=$([ "$LOOKUP_RC" = 0 ] && echo ok || echo "fail($LOOKUP_RC)") latency=${LOOKUP_MS}ms"
   [ -n "${EXTRA:-}" ] && s+=" $EXTRA"
+  [ -n "${FW_SUMMARY:-}" ] && s+=" firewall=${FW_SUMMARY// /;}"
   s+=" leaktest=$LT_VERDICTS leaktest-public=$LT_PUBLIC_VERDICT"
   [ -n "$LT_FALSE" ] && s+=" leaktest-false=${LT_FALSE// /,}"
   PARTS+=("$s")
@@ -265,6 +270,7 @@ scenario_run() {
   esac
   FAILS=() PARTS=() SKIP_REASON=""
   t0=$(now_ms)
+  lab_configs
   # Whatever happens, leave the lab in its base state for the next run.
   trap 'unprotect; rogue_dhcp_stop; ip -n $NS_CLIENT route del $ISP_SPLIT_PREFIX 2>/dev/null || true; serve_start' EXIT
   for MODE in "${modes[@]}"; do

@@ -29,7 +29,7 @@ TUN_NET=10.8.0.0/24 TUN_SERVER=10.8.0.1 TUN_CLIENT=10.8.0.2
 # IPv6 (scenario 7): the shop's resolver and the VPN's public side are dual-stack; so is the tunnel.
 SHOP_WAN6=2001:db8:113::2 INET_SHOP6=2001:db8:113::1 SHOP_RESOLVER6=2001:db8:113::53
 VPN_WAN6=2001:db8:2::2 INET_VPN6=2001:db8:2::1
-TUN_SERVER6=fd00:8::1 TUN_CLIENT6=fd00:8::2 PUBLIC_RESOLVER6=2001:db8:53::53
+TUN_SERVER6=fd00:8::1 TUN_CLIENT6=fd00:8::2 TUN_NET6=fd00:8::/64 PUBLIC_RESOLVER6=2001:db8:53::53
 WG_CLIENT_IF=dflwg0 WG_SERVER_IF=dflwg1 WG_PORT=51820 WG_FWMARK=51820
 SERVE_LISTEN=$TUN_SERVER:53      # where `dnsfence serve` listens on the VPN server (and [fd00:8::1]:53)
 # The dnsfence binary under test: ctest passes DNSFENCE=$<TARGET_FILE:dnsfence>.
@@ -85,6 +85,7 @@ recorded_pid() {
   # Guard against PID reuse: the process must still be the program we started (or `ip`, for the
   # instant before `ip netns exec` execs it).
   exe=$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")
+  exe=${exe% (deleted)}   # the binary was rebuilt under it: still ours, still to be stopped
   want=$(basename "$(readlink -f "$(command -v "$prog")")")
   [ "$exe" = "$want" ] || [ "$exe" = ip ] || return 1
   # ... with the very command line we gave it (after `ip netns exec NS`, or once exec'd).

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -140,10 +141,15 @@ void compare(const Ruleset& expected, const json& listing, Status& st) {
     std::vector<std::string> want;
     want.reserve(s.elements.size());
     for (const auto& p : s.elements) want.push_back(nft_element(p));
-    if (!sets.contains(s.name))
+    const auto have = sets.find(s.name);
+    if (have == sets.end()) {
       st.drift.push_back("set " + s.name + " is missing");
-    else if (sets[s.name] != want)
-      st.drift.push_back("set " + s.name + ": elements differ from the configuration");
+      continue;
+    }
+    // The kernel lists an interval set's elements in ascending order, not in the file's order.
+    std::ranges::sort(want);
+    std::ranges::sort(have->second);
+    if (have->second != want) st.drift.push_back("set " + s.name + ": elements differ from the configuration");
   }
 }
 
