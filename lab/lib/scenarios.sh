@@ -127,12 +127,11 @@ sc_type1() {  # scenarios 6 and 8
     expect_protected
     check "the client guard rejected DNS outside the tunnel ($(fw_packets $NS_CLIENT '^leak-') packets)" \
       ge "$(fw_packets $NS_CLIENT '^leak-')" 1
-    # The client guard rejects leaktest's direct probes to $1 and to the --public resolver in the
-    # output hook (udp: "send: Operation not permitted", tcp: "Connection refused"), before its
-    # capture can see them: leaktest reads both as "configured, but no probe query to it was
-    # seen" (INCONCLUSIVE) instead of blocked (OK). A detector matter (lab/README.md), asserted
-    # exactly as it is so that a fixed detector shows here.
-    LT_INCONCLUSIVE=$1 LT_PUBLIC_EXPECT=INCONCLUSIVE expect_leaktest_protected
+    # The client guard rejects leaktest's direct probes to $1 and to the --public resolver on this
+    # machine (output hook; udp "Operation not permitted", tcp "Connection refused"), before any
+    # packet leaves: leaktest must call both OK (refused here), not untested.
+    check "leaktest: $1 is OK, refused on this machine ($LT_VERDICTS)" lt_has "$1" OK
+    LT_PUBLIC_EXPECT=OK expect_leaktest_protected
   else
     expect_leak "$victim"
     check "DNS left outside the tunnel ($OUTSIDE packets)" ge "$OUTSIDE" 1

@@ -233,6 +233,20 @@ void classify_public(const Context& c, const Traffic& t, std::vector<Finding>& o
 void classify_silent(const Context& c, const Traffic& t, bool known, std::vector<Finding>& out) {
   const std::string x = t.address.to_string();
   if (!c.f.capture_ok) return;  // the run-wide finding already says why nothing was seen
+  // Every direct probe was refused by this machine itself (a local firewall rule such as
+  // `dnsfence firewall`'s client guard: EPERM or a locally generated ICMP/RST) and the capture saw
+  // no packet to it on any interface: nothing left, nothing leaked.
+  const bool refused_here =
+      !t.direct.empty() && !t.answered() && std::ranges::all_of(t.direct, [](const ProbeResult* p) {
+        return is_refusal(p->error) || p->error.find("Operation not permitted") != std::string::npos;
+      });
+  if (refused_here) {
+    out.push_back(finding(Verdict::Ok, c, t,
+                          "Queries to " + x +
+                              " were refused on this machine before they left (a local firewall rule): no "
+                              "packet to it was seen on any interface, it cannot see your lookups."));
+    return;
+  }
   if (known) {
     out.push_back(finding(Verdict::Inconclusive, c, t,
                           "Resolver " + x + " is configured, but no probe query to it was seen: it was not tested."));

@@ -82,6 +82,33 @@ TEST(Classify, RefusedInsideTheTunnelIsBlockedNotTypeTwoOrStealth) {
   EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::LeakType2, Verdict::Stealth}));
 }
 
+// A client-side guard (dnsfence firewall's client profile) rejects DNS to the LAN resolver in the
+// output hook: the probes fail at once (EPERM for UDP, a local RST for TCP) and no packet to it is
+// captured anywhere. Nothing left the machine: OK, not "configured but not tested".
+TEST(Classify, RefusedOnThisMachineIsOkNotUntested) {
+  Facts f = load_facts("stealth.json");
+  const IpAddress x = ip("198.51.100.53");
+  std::erase_if(f.observations, [&](const Observation& o) { return o.dst.ip() == x || o.src.ip() == x; });
+  ProbeResult* udp = nullptr;
+  for (auto& p : f.probes) {
+    if (p.target && *p.target == x) udp = &p;
+  }
+  ASSERT_NE(udp, nullptr);
+  udp->error = "send: Operation not permitted";
+  ProbeResult tcp = *udp;
+  tcp.kind = ProbeKind::DirectTcp;
+  tcp.error = "send: Connection refused";
+  f.probes.push_back(tcp);
+  const Report r = classify(f);
+  EXPECT_EQ(verdicts_for(r, "198.51.100.53"), (std::vector{Verdict::Ok}));
+  EXPECT_TRUE(std::ranges::any_of(r.findings, [&](const Finding& g) {
+    return g.resolver == x && g.explanation.find("refused on this machine") != std::string::npos;
+  }));
+  // One probe that merely timed out: the resolver was not really tested.
+  f.probes.back().error = "no reply within 1500 ms";
+  EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::Inconclusive}));
+}
+
 TEST(Classify, TrustedResolverInsideTheTunnelIsNoLeak) {
   Facts f = load_facts("stealth.json");
   f.trusted.push_back(ip("198.51.100.53"));
