@@ -71,6 +71,8 @@ common::Config load(const ServeOptions& o) {
   if (o.user) c.serve.user = *o.user;
   if (o.debug_log) c.serve.debug_log = true;
   if (c.serve.upstreams.empty()) throw common::ConfigError(c.source + ": at least one upstream is required");
+  if (c.serve.upstreams.size() > common::kMaxUpstreams)
+    throw common::ConfigError("--upstream: at most " + std::to_string(common::kMaxUpstreams) + " upstreams");
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -38,9 +40,11 @@ class TableReader {
   void string(std::string_view key, std::string& out) {
     if (const auto* n = node(key)) out = as<std::string>(*n, key, "a string");
   }
-  /// An array of strings, each converted by `convert` (returns expected<T, std::string>).
+  /// An array of strings, each converted by `convert` (returns expected<T, std::string>); with
+  /// `max_items`, the item past the limit is an error at its line, and with `unique`, a repeat.
   template <typename T, typename F>
-  void list(std::string_view key, std::vector<T>& out, F convert) {
+  void list(std::string_view key, std::vector<T>& out, F convert, std::size_t max_items = SIZE_MAX,
+            bool unique = false) {
     const auto* n = node(key);
     if (n == nullptr) return;
     const auto* array = n->as_array();
@@ -51,6 +55,10 @@ class TableReader {
       if (s == nullptr) fail(file_, item.source(), name(key) + " must be an array of strings");
       auto v = convert(s->get());
       if (!v) fail(file_, item.source(), name(key) + ": " + v.error());
+      if (out.size() == max_items)
+        fail(file_, item.source(), name(key) + ": at most " + std::to_string(max_items) + " entries");
+      if (unique && std::find(out.begin(), out.end(), *v) != out.end())
+        fail(file_, item.source(), name(key) + ": '" + std::string(s->get()) + "' is listed twice");
       out.push_back(*v);
     }
   }
@@ -170,7 +178,7 @@ void read_serve(TableReader& r, ServeConfig& s) {
   r.list("listen", s.listen, socket_address(53));
   r.choice("mode", s.mode, {{"redirect", InterceptMode::Redirect}, {"tproxy", InterceptMode::Tproxy}});
   r.list("tproxy_listen", s.tproxy_listen, socket_address(5300));
-  r.list("upstreams", s.upstreams, socket_address(53));
+  r.list("upstreams", s.upstreams, socket_address(53), kMaxUpstreams, true);
   r.integer("workers", s.workers, 0, 256);
   r.integer("max_inflight", s.max_inflight, 1, 1'000'000);
   r.choice("when_full", s.when_full, {{"servfail", WhenFull::ServFail}, {"drop", WhenFull::Drop}});

@@ -51,6 +51,10 @@ struct Canaries {
   bool icloud_private_relay = false;  // mask.icloud.com, mask-h2.icloud.com -> NXDOMAIN
 };
 
+/// The most upstreams `serve.upstreams` may list (and the most distinct upstreams one `serve`
+/// process uses over all its reloads).
+inline constexpr std::size_t kMaxUpstreams = 16;
+
 struct ServeConfig {
   std::vector<SocketAddress> listen;  // plain listeners (redirect mode: the DNAT target)
   InterceptMode mode = InterceptMode::Redirect;

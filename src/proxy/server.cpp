@@ -1,11 +1,18 @@
 #include "proxy/server.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "proxy/metrics_http.hpp"
 
 namespace dnsfence::proxy {
 namespace {
+
+std::shared_ptr<const UpstreamSet> assign(UpstreamTable& table, const common::Config& config) {
+  auto set = table.assign(config.serve.upstreams);
+  if (!set) throw common::ConfigError(config.source + ": " + set.error());
+  return std::make_shared<const UpstreamSet>(std::move(*set));
+}
 
 std::vector<std::string> restart_needed(const common::ServeConfig& a, const common::ServeConfig& b) {
   std::vector<std::string> keys;
@@ -15,7 +22,6 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
   check(a.listen == b.listen, "listen");
   check(a.mode == b.mode, "mode");
   check(a.tproxy_listen == b.tproxy_listen, "tproxy_listen");
-  check(a.upstreams == b.upstreams, "upstreams");
   check(a.workers == b.workers, "workers");
   check(a.max_inflight == b.max_inflight, "max_inflight");
   check(a.when_full == b.when_full, "when_full");
@@ -33,6 +39,7 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
 
 Server::Server(common::Config config) : config_(std::move(config)) {
   shared_.rules.store(policy::RuleSet::compile(config_));
+  shared_.upstreams.store(assign(upstream_table_, config_));
   unsigned n = config_.serve.workers;
   if (n == 0) n = std::max(1U, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i, n, config_.serve, shared_));
@@ -56,8 +63,10 @@ void Server::start() {
 
 std::vector<std::string> Server::reload(const common::Config& fresh) {
   auto rules = policy::RuleSet::compile(fresh);
+  auto upstreams = assign(upstream_table_, fresh);  // last: a refusal must leave the table as it was
   auto keys = restart_needed(config_.serve, fresh.serve);
   shared_.rules.store(std::move(rules));
+  shared_.upstreams.store(std::move(upstreams));
   shared_.generation.fetch_add(1, std::memory_order_release);
   return keys;
 }
@@ -74,9 +83,8 @@ std::string Server::metrics() const {
   std::vector<const Stats*> stats;
   stats.reserve(workers_.size());
   for (const auto& w : workers_) stats.push_back(&w->stats());
-  std::vector<std::string> upstreams;
-  upstreams.reserve(config_.serve.upstreams.size());
-  for (const auto& u : config_.serve.upstreams) upstreams.push_back(u.to_string());
+  std::vector<UpstreamLabel> upstreams;
+  for (const auto& e : shared_.upstreams.load()->entries) upstreams.push_back({e.index, e.address.to_string()});
   const auto rules = shared_.rules.load();
   return render_prometheus(stats, *rules, upstreams);
 }

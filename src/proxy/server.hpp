@@ -27,9 +27,11 @@ class Server {
   void open();
   /// Starts the worker threads and the metrics thread. Call after dropping privileges.
   void start();
-  /// Applies a new configuration's policy (names, canaries, destinations, allowlist) atomically;
-  /// sockets and in-flight queries are untouched. Returns the keys that changed but need a
-  /// restart (listeners, upstreams, workers, ...), for the log.
+  /// Applies a new configuration's policy (names, canaries, destinations, allowlist) and upstreams
+  /// atomically; sockets and in-flight queries are untouched. Returns the keys that changed but
+  /// need a restart (listeners, workers, timeouts, ...), for the log. Throws common::ConfigError,
+  /// applying nothing, when the upstreams would exceed the process's common::kMaxUpstreams
+  /// distinct upstreams.
   std::vector<std::string> reload(const common::Config& fresh);
   /// Stops and joins every thread.
   void stop();
@@ -41,6 +43,7 @@ class Server {
 
  private:
   common::Config config_;
+  UpstreamTable upstream_table_;
   Shared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;

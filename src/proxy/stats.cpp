@@ -48,24 +48,24 @@ void render_latency(std::ostringstream& out, const std::vector<const Stats*>& wo
 }
 
 void render_upstreams(std::ostringstream& out, const std::vector<const Stats*>& workers,
-                      const std::vector<std::string>& upstreams) {
+                      const std::vector<UpstreamLabel>& upstreams) {
+  auto each = [&](const char* name, auto get) {
+    for (const auto& u : upstreams)
+      if (u.index < kMaxUpstreams) out << name << "{upstream=\"" << u.address << "\"} " << get(u.index) << "\n";
+  };
+  auto total = [&](const std::array<Counter, kMaxUpstreams> Stats::* member) {
+    return [&workers, member](std::size_t i) {
+      return sum(workers, [&](const Stats& s) { return (s.*member)[i].get(); });
+    };
+  };
   header(out, "dnsfence_upstream_up", "gauge", "1 if the upstream is in rotation (in every worker)");
-  for (std::size_t i = 0; i < upstreams.size() && i < kMaxUpstreams; ++i) {
-    const auto up = sum(workers, [&](const Stats& s) { return s.upstream_up[i].get(); });
-    out << "dnsfence_upstream_up{upstream=\"" << upstreams[i] << "\"} " << (up == workers.size() ? 1 : 0) << "\n";
-  }
+  each("dnsfence_upstream_up", [&](std::size_t i) { return total(&Stats::upstream_up)(i) == workers.size() ? 1 : 0; });
   header(out, "dnsfence_upstream_workers_in_rotation", "gauge", "Workers that have the upstream in rotation");
-  for (std::size_t i = 0; i < upstreams.size() && i < kMaxUpstreams; ++i)
-    out << "dnsfence_upstream_workers_in_rotation{upstream=\"" << upstreams[i] << "\"} "
-        << sum(workers, [&](const Stats& s) { return s.upstream_up[i].get(); }) << "\n";
+  each("dnsfence_upstream_workers_in_rotation", total(&Stats::upstream_up));
   header(out, "dnsfence_upstream_queries_total", "counter", "Queries sent to each upstream");
-  for (std::size_t i = 0; i < upstreams.size() && i < kMaxUpstreams; ++i)
-    out << "dnsfence_upstream_queries_total{upstream=\"" << upstreams[i] << "\"} "
-        << sum(workers, [&](const Stats& s) { return s.upstream_sent[i].get(); }) << "\n";
+  each("dnsfence_upstream_queries_total", total(&Stats::upstream_sent));
   header(out, "dnsfence_upstream_timeouts_total", "counter", "Queries and health checks an upstream did not answer");
-  for (std::size_t i = 0; i < upstreams.size() && i < kMaxUpstreams; ++i)
-    out << "dnsfence_upstream_timeouts_total{upstream=\"" << upstreams[i] << "\"} "
-        << sum(workers, [&](const Stats& s) { return s.upstream_timeouts[i].get(); }) << "\n";
+  each("dnsfence_upstream_timeouts_total", total(&Stats::upstream_timeouts));
 }
 
 void render_simple(std::ostringstream& out, const std::vector<const Stats*>& workers) {
@@ -101,7 +101,7 @@ void Stats::observe_latency(std::uint64_t us) noexcept {
 }
 
 std::string render_prometheus(const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
-                              const std::vector<std::string>& upstreams) {
+                              const std::vector<UpstreamLabel>& upstreams) {
   std::ostringstream out;
   render_queries(out, workers);
   render_latency(out, workers);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config.hpp"
 #include "dns/response.hpp"
 #include "policy/rule_set.hpp"
 #include "proxy/pipeline.hpp"
@@ -31,7 +32,7 @@ class Counter {
 /// Upper bounds of the latency histogram buckets, in microseconds (+Inf is implicit).
 inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs = {500,   1000,   2000,   5000,   10000,   25000,
                                                                     50000, 100000, 250000, 500000, 1000000, 2500000};
-inline constexpr std::size_t kMaxUpstreams = 16;
+using common::kMaxUpstreams;
 inline constexpr std::size_t kMaxRuleCounters = 64;
 
 struct Stats {
@@ -57,9 +58,15 @@ struct Stats {
   void observe_latency(std::uint64_t us) noexcept;
 };
 
-/// The Prometheus text exposition of the sum of `workers`, with upstream addresses and rule
-/// labels from `rules` and `upstreams` (control plane: allocates).
+/// A current upstream's counter index (its UpstreamTable index) and its metric label.
+struct UpstreamLabel {
+  std::size_t index = 0;
+  std::string address;
+};
+
+/// The Prometheus text exposition of the sum of `workers`, with rule labels from `rules` and the
+/// current `upstreams` (control plane: allocates).
 std::string render_prometheus(const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
-                              const std::vector<std::string>& upstreams);
+                              const std::vector<UpstreamLabel>& upstreams);
 
 }  // namespace dnsfence::proxy

@@ -49,7 +49,6 @@ Worker::Worker(unsigned index, unsigned workers, const common::ServeConfig& conf
       config_(config),
       shared_(shared),
       table_(config.max_inflight),
-      pool_(config.upstreams),
       recv_(std::make_unique<io::RecvBatch>()),
       replies_(std::make_unique<io::SendBatch>()),
       forwards_{std::make_unique<io::SendBatch>(), std::make_unique<io::SendBatch>()},
@@ -106,18 +105,20 @@ std::uint64_t Worker::random() noexcept {
   return random_pool_[random_next_++];
 }
 
-void Worker::refresh_rules() noexcept {
+void Worker::refresh() noexcept {
   const auto g = shared_.generation.load(std::memory_order_acquire);
   if (g == generation_) return;
   generation_ = g;
   rules_ = shared_.rules.load();
   pipeline_.set_rules(rules_.get());
+  // Slots name upstreams by their process-wide index, so in-flight queries need no remapping.
+  if (const auto upstreams = shared_.upstreams.load()) pool_.update(*upstreams);
 }
 
 void Worker::run() noexcept {
   std::array<epoll_event, 64> events{};
   while (!shared_.stop.load(std::memory_order_relaxed)) {
-    refresh_rules();
+    refresh();
     const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 20);
     for (int i = 0; i < n; ++i) {
       const auto kind = static_cast<Kind>(events[i].data.u64 >> 32);
@@ -150,7 +151,7 @@ void Worker::run() noexcept {
     }
     flush();
     stats_.inflight.set(table_.size());
-    for (std::size_t u = 0; u < pool_.size(); ++u) stats_.upstream_up[u].set(pool_[static_cast<std::uint8_t>(u)].up);
+    for (const std::uint8_t u : pool_.active()) stats_.upstream_up[u].set(pool_[u].up ? 1 : 0);
   }
 }
 

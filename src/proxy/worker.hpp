@@ -31,7 +31,8 @@ class ReplySockets;
 /// What the workers share with the control thread.
 struct Shared {
   std::atomic<std::shared_ptr<const policy::RuleSet>> rules;
-  std::atomic<std::uint64_t> generation{0};  // bumped after each new rules snapshot
+  std::atomic<std::shared_ptr<const UpstreamSet>> upstreams;
+  std::atomic<std::uint64_t> generation{0};  // bumped after each new rules or upstreams snapshot
   std::atomic<bool> stop{false};
 };
 
@@ -49,7 +50,7 @@ class Worker {
   /// Opens every socket (control plane). Throws std::system_error naming the address.
   void open();
   /// Runs until shared.stop is set; in-flight queries still get their answers or timeouts while
-  /// the rules change underneath.
+  /// the rules and upstreams change underneath.
   void run() noexcept;
   [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
 
@@ -63,7 +64,7 @@ class Worker {
   };
 
   void add_epoll(int fd, Kind kind, std::uint32_t index, std::uint32_t events = EPOLLIN) noexcept;
-  void refresh_rules() noexcept;
+  void refresh() noexcept;
   void on_udp_queries(std::uint8_t listener) noexcept;
   void handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t now) noexcept;
   void on_upstream_answers(std::uint8_t socket) noexcept;

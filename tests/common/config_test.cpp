@@ -56,6 +56,16 @@ TEST(Config, ErrorsNameFileLineAndReason) {
   EXPECT_EQ(error_of("[bogus]\n"), "t.toml:1:1: unknown key bogus");
 }
 
+TEST(Config, UpstreamsBeyondTheLimitOrRepeatedAreErrorsAtTheirLine) {
+  std::string list;
+  for (int i = 1; i <= 17; ++i) list += (i > 1 ? ",\n  " : "") + ("\"10.0.0." + std::to_string(i) + "\"");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\n  " + list + "]\n"), "t.toml:19:3: serve.upstreams: at most 16 entries");
+  EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\", \"10.0.0.1:53\"]\n"),
+            "t.toml:2:26: serve.upstreams: '10.0.0.1:53' is listed twice");
+  list.resize(list.rfind(','));  // 16 is fine
+  EXPECT_EQ(parse_config("[serve]\nupstreams = [\n  " + list + "]\n", "t.toml").serve.upstreams.size(), 16U);
+}
+
 TEST(Config, SyntaxErrorsCarryTheirPosition) {
   const std::string e = error_of("[serve]\nlisten = [\"127.0.0.1:53\"\n");
   EXPECT_TRUE(e.starts_with("t.toml:2:")) << e;

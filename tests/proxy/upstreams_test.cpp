@@ -11,10 +11,15 @@
 namespace dnsfence::proxy {
 namespace {
 
-std::vector<common::SocketAddress> three() {
+std::vector<common::SocketAddress> addresses(std::initializer_list<const char*> texts) {
   std::vector<common::SocketAddress> v;
-  for (const char* a : {"10.64.0.1:53", "10.64.0.2:53", "[fd00::3]:53"}) v.push_back(*common::SocketAddress::parse(a));
+  for (const char* a : texts) v.push_back(*common::SocketAddress::parse(a));
   return v;
+}
+
+UpstreamSet three() {
+  UpstreamTable table;
+  return *table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53", "[fd00::3]:53"}));
 }
 
 TEST(UpstreamPool, PicksOnlyUpstreamsInRotation) {
@@ -36,7 +41,7 @@ TEST(UpstreamPool, AllDownStillRoundRobins) {
   std::set<std::uint8_t> seen;
   for (int i = 0; i < 3; ++i) seen.insert(*pool.pick(0));
   EXPECT_EQ(seen.size(), 3U);
-  EXPECT_FALSE(UpstreamPool({}).pick(0).has_value());
+  EXPECT_FALSE(UpstreamPool(UpstreamSet{}).pick(0).has_value());
 }
 
 TEST(UpstreamPool, ProbesAreScheduledAndNotDoubled) {
@@ -51,6 +56,69 @@ TEST(UpstreamPool, ProbesAreScheduledAndNotDoubled) {
   EXPECT_EQ(sent, 4);
 }
 
+TEST(UpstreamTable, KeepsIndicesAcrossReloadsAndAddsNewOnes) {
+  UpstreamTable table;
+  const auto first = table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53"}));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->entries.size(), 2U);
+  EXPECT_EQ(first->entries[0].index, 0);
+  EXPECT_EQ(first->entries[1].index, 1);
+  // 10.64.0.1 removed, 10.64.0.3 new, 10.64.0.2 kept and moved first: it keeps index 1.
+  const auto second = table.assign(addresses({"10.64.0.2:53", "10.64.0.3:53"}));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->entries[0].index, 1);
+  EXPECT_EQ(second->entries[1].index, 2);
+  EXPECT_EQ(second->entries[1].address.to_string(), "10.64.0.3:53");
+  // A removed upstream that comes back gets its old index.
+  const auto third = table.assign(addresses({"10.64.0.1:53"}));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->entries[0].index, 0);
+  EXPECT_EQ(table.size(), 3U);
+}
+
+TEST(UpstreamTable, RefusesMoreDistinctUpstreamsThanItHoldsAndChangesNothing) {
+  UpstreamTable table;
+  std::vector<common::SocketAddress> list;
+  for (std::size_t i = 0; i < common::kMaxUpstreams; ++i)
+    list.push_back(*common::SocketAddress::parse("10.64.1." + std::to_string(i + 1) + ":53"));
+  ASSERT_TRUE(table.assign(list));
+  const auto over = table.assign(addresses({"10.64.1.1:53", "10.64.2.1:53"}));
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().find("10.64.2.1:53"), std::string::npos);
+  EXPECT_NE(over.error().find("more than 16"), std::string::npos);
+  EXPECT_EQ(table.size(), common::kMaxUpstreams);
+  const auto again = table.assign(addresses({"10.64.1.16:53"}));  // known: still fine
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->entries[0].index, 15);
+}
+
+TEST(UpstreamPool, UpdateKeepsHealthOfKeptUpstreamsAndNeverPicksRemovedOnes) {
+  UpstreamTable table;
+  UpstreamPool pool(*table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53", "10.64.0.3:53"})));
+  pool.timed_out(1);  // 10.64.0.2 down
+  int probes = 0;
+  pool.due_probes(0, 1000, [&](std::uint8_t) { return ++probes > 0; });
+  EXPECT_EQ(probes, 3);
+  // Reload: 10.64.0.1 removed, 10.64.0.2 kept (still down), 10.64.0.4 new (index 3).
+  pool.update(*table.assign(addresses({"10.64.0.2:53", "10.64.0.4:53"})));
+  ASSERT_EQ(pool.active().size(), 2U);
+  EXPECT_EQ(pool.active()[0], 1);
+  EXPECT_EQ(pool.active()[1], 3);
+  EXPECT_FALSE(pool[1].up);
+  EXPECT_TRUE(pool[3].up);
+  EXPECT_TRUE(pool[1].probing);  // its health check is still in flight
+  for (std::uint64_t r = 0; r < 50; ++r) EXPECT_EQ(*pool.pick(r), 3);
+  // The removed upstream's late answer or timeout is harmless, and it is never probed again.
+  pool.answered(0);
+  pool.timed_out(0);
+  pool.probe_done(0);
+  std::set<std::uint8_t> probed;
+  pool.due_probes(2000, 1000, [&](std::uint8_t i) { return probed.insert(i).second; });
+  EXPECT_EQ(probed, (std::set<std::uint8_t>{3}));  // 1 is still probing, 0 is gone
+  for (std::uint64_t r = 0; r < 50; ++r) EXPECT_NE(*pool.pick(r), 0);
+  EXPECT_EQ(pool[3].address.addr.ss_family, AF_INET);
+}
+
 TEST(Stats, RendersPrometheusTextWithoutNames) {
   auto rules = policy::RuleSet::compile(common::parse_config("[serve]\nupstreams = [\"10.64.0.1\"]\n", "t.toml"));
   Stats a;
@@ -62,7 +130,7 @@ TEST(Stats, RendersPrometheusTextWithoutNames) {
   b.observe_latency(3'000'000);
   a.upstream_up[0].set(1);
   a.rule_hits[0].add(5);
-  const std::string text = render_prometheus({&a, &b}, *rules, {"10.64.0.1:53"});
+  const std::string text = render_prometheus({&a, &b}, *rules, {{0, "10.64.0.1:53"}});
   EXPECT_NE(text.find("dnsfence_queries_total{transport=\"udp\",action=\"forward\",destination=\"private\"} 2"),
             std::string::npos);
   EXPECT_NE(text.find("dnsfence_queries_total{transport=\"tcp\",action=\"local\",destination=\"public\"} 1"),
