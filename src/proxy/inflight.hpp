@@ -28,8 +28,9 @@ struct CompactAddr {
   [[nodiscard]] bool same(const io::Peer& p) const noexcept;
 };
 
-/// Who is waiting for an answer.
-enum class SlotKind : std::uint8_t { Udp, Tcp, Probe };
+/// Who is waiting for an answer. UdpOverTcp: a UDP client's query sent again over TCP because
+/// the upstream's UDP answer was truncated (same slot, same upstream ID, same deadline).
+enum class SlotKind : std::uint8_t { Udp, Tcp, Probe, UdpOverTcp };
 
 struct Slot {
   CompactAddr client;      // Udp: where the answer goes
@@ -37,7 +38,8 @@ struct Slot {
   CompactAddr target;      // the server the query went to: answers from elsewhere are dropped
   std::array<std::uint8_t, dns::kMaxNameLength + 4> question{};  // name (uncompressed), type, class
   std::uint16_t question_length = 0;
-  std::uint16_t client_flags = 0;  // RD and CD, echoed in a SERVFAIL
+  std::uint16_t client_flags = 0;     // RD and CD, echoed in a SERVFAIL
+  std::uint16_t client_udp_size = 0;  // the client's EDNS payload size (at least 512); 0: no EDNS
   std::int64_t sent_ns = 0;
   std::int64_t deadline_ns = 0;
   std::uint32_t tcp_connection = 0;  // Tcp: connection index and generation
@@ -53,8 +55,11 @@ struct Slot {
   std::uint8_t destination = 0;  // policy::DestinationClass, for metrics
   SlotKind kind = SlotKind::Udp;
   bool has_reply_from = false;
+  bool client_do = false;  // the client's EDNS DO bit, for a query sent again over TCP
   bool used = false;
 };
+// 10,000 slots per worker must stay well inside the 12 MiB budget (tests/e2e/serve/inflight_rss.sh).
+static_assert(sizeof(Slot) <= 408, "a Slot grew: check the in-flight memory budget");
 
 inline constexpr std::uint8_t kPassUpstream = 0xff;
 
@@ -64,6 +69,19 @@ void store_question(Slot& slot, const dns::Message& query) noexcept;
 bool same_question(const Slot& slot, const dns::Message& answer) noexcept;
 /// Builds SERVFAIL for the stored question with the client's ID; returns its size (0: failed).
 std::size_t build_servfail(const Slot& slot, dns::Transport transport, std::span<std::uint8_t> out) noexcept;
+
+/// True when a UDP client's query should be sent again over TCP: the upstream's UDP answer is
+/// truncated and the client can take more than 512 octets. (A client without EDNS could not take
+/// the full answer anyway: it gets the upstream's truncated answer and retries over TCP itself.)
+bool retry_over_tcp(const Slot& slot, const dns::Message& answer) noexcept;
+/// The query to send again over TCP: the stored question with the client's RD and CD, its EDNS
+/// size and DO bit when it used EDNS, and the slot's upstream ID. Returns its size (0: failed).
+std::size_t build_retry_query(const Slot& slot, std::span<std::uint8_t> out) noexcept;
+/// Fits a complete answer (from TCP) to the slot's UDP client: unchanged when it fits 512 octets
+/// or the client's EDNS size (at most io::kMaxDatagram); otherwise cut in place to header,
+/// question and OPT with TC set, so the client retries over TCP. Returns the size to send (0: the
+/// answer does not parse).
+std::size_t fit_udp_client(const Slot& slot, std::span<std::uint8_t> answer) noexcept;
 
 class InflightTable {
  public:

@@ -84,6 +84,8 @@ void render_simple(std::ostringstream& out, const std::vector<const Stats*>& wor
       {"dnsfence_oversize_queries_total", "counter", "Client datagrams too large to read", &Stats::oversize},
       {"dnsfence_tcp_connections", "gauge", "Open client TCP connections", &Stats::tcp_connections},
       {"dnsfence_tcp_refused_total", "counter", "TCP connections closed over the cap", &Stats::tcp_refused},
+      {"dnsfence_upstream_tcp_retries_total", "counter", "Truncated UDP answers asked again over TCP",
+       &Stats::tcp_retries},
   };
   for (const auto& i : items) {
     header(out, i.name, i.type, i.help);

@@ -47,6 +47,7 @@ struct Stats {
   Counter oversize;                                // client datagrams larger than the receive buffer
   Counter tcp_connections;                         // open now
   Counter tcp_refused;                             // over tcp_max_connections
+  Counter tcp_retries;                             // truncated UDP answers asked again over TCP
   std::array<Counter, kMaxUpstreams> upstream_up;  // 1 or 0
   std::array<Counter, kMaxUpstreams> upstream_sent;
   std::array<Counter, kMaxUpstreams> upstream_timeouts;

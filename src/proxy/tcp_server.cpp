@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -138,7 +139,7 @@ void TcpServer::handle_query(std::uint32_t index, std::span<std::uint8_t> query)
       slot.kind = SlotKind::Tcp;
       slot.tcp_connection = index;
       slot.tcp_generation = c.generation;
-      if (forward(index, *s, query)) {
+      if (forward(*s, query)) {
         ++c.pending;
         return;
       }
@@ -153,8 +154,7 @@ void TcpServer::handle_query(std::uint32_t index, std::span<std::uint8_t> query)
                 d.message ? d.message->header().id : id_of(r.buffer));
 }
 
-bool TcpServer::forward(std::uint32_t index, std::uint32_t slot_index, std::span<const std::uint8_t> query) noexcept {
-  (void)index;
+bool TcpServer::forward(std::uint32_t slot_index, std::span<const std::uint8_t> query) noexcept {
   Slot& slot = worker_.table_[slot_index];
   auto fd = io::connect_tcp(*common::SocketAddress::from_sockaddr(
       reinterpret_cast<const sockaddr*>(&slot.target.sa),
@@ -272,7 +272,8 @@ void TcpServer::answer_from_upstream(std::uint32_t index) noexcept {
     std::span<std::uint8_t> answer(u.in.data() + 2, len);
     auto m = dns::parse(answer);
     Slot& slot = w.table_[s];
-    if (!slot.used || slot.kind != SlotKind::Tcp || slot.tcp_upstream != index || len < dns::kHeaderSize ||
+    const bool tcp_kind = slot.kind == SlotKind::Tcp || slot.kind == SlotKind::UdpOverTcp;
+    if (!slot.used || !tcp_kind || slot.tcp_upstream != index || len < dns::kHeaderSize ||
         id_of(answer) != slot.upstream_id || !m || !same_question(slot, *m)) {
       w.stats_.answers_dropped.add();
     } else {
@@ -280,7 +281,11 @@ void TcpServer::answer_from_upstream(std::uint32_t index) noexcept {
       w.stats_.observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns() - slot.sent_ns) / 1000));
       answer[0] = static_cast<std::uint8_t>(slot.client_id >> 8);
       answer[1] = static_cast<std::uint8_t>(slot.client_id);
-      reply(slot.tcp_connection, slot.tcp_generation, answer);
+      if (slot.kind == SlotKind::Tcp) {
+        reply(slot.tcp_connection, slot.tcp_generation, answer);
+      } else if (const std::size_t fitted = fit_udp_client(slot, answer); fitted > 0) {
+        w.send_udp(slot.listener, slot, answer.first(fitted));
+      }
       w.table_.release(s);
     }
     close_upstream(index);
@@ -288,10 +293,23 @@ void TcpServer::answer_from_upstream(std::uint32_t index) noexcept {
   }
 }
 
+void TcpServer::close_upstream_of(std::uint32_t s) noexcept {
+  const std::uint32_t u = worker_.table_[s].tcp_upstream;
+  if (u < upstreams_.size() && upstreams_[u].fd.valid() && upstreams_[u].slot == s) close_upstream(u);
+}
+
+bool TcpServer::retry(std::uint32_t s) noexcept {
+  Slot& slot = worker_.table_[s];
+  std::array<std::uint8_t, dns::kHeaderSize + dns::kMaxNameLength + 4 + 11> query{};
+  const std::size_t n = build_retry_query(slot, query);
+  if (n == 0 || !forward(s, std::span<const std::uint8_t>(query.data(), n))) return false;
+  slot.kind = SlotKind::UdpOverTcp;
+  return true;
+}
+
 void TcpServer::timed_out(std::uint32_t s) noexcept {
   Slot& slot = worker_.table_[s];
-  const std::uint32_t u = slot.tcp_upstream;
-  if (u < upstreams_.size() && upstreams_[u].fd.valid() && upstreams_[u].slot == s) close_upstream(u);
+  close_upstream_of(s);
   const std::size_t n = build_servfail(slot, dns::Transport::Tcp, worker_.scratch_);
   if (n > 0) reply(slot.tcp_connection, slot.tcp_generation, std::span<const std::uint8_t>(worker_.scratch_.data(), n));
 }

@@ -32,6 +32,11 @@ class TcpServer {
   void reply(std::uint32_t index, std::uint32_t generation, std::span<const std::uint8_t> answer) noexcept;
   /// A TCP query's deadline passed: SERVFAIL to its client, close its upstream connection.
   void timed_out(std::uint32_t slot) noexcept;
+  /// Sends a UDP client's query again over TCP to the server its slot names, after a truncated
+  /// answer; the slot becomes SlotKind::UdpOverTcp. False if no connection could be started.
+  bool retry(std::uint32_t slot) noexcept;
+  /// Closes the upstream connection carrying a slot's query, if it is still open.
+  void close_upstream_of(std::uint32_t slot) noexcept;
   /// Closes connections past their idle or total timeout.
   void tick(std::int64_t now) noexcept;
 
@@ -62,7 +67,7 @@ class TcpServer {
 
   void read_client(std::uint32_t index) noexcept;
   void handle_query(std::uint32_t index, std::span<std::uint8_t> query) noexcept;
-  bool forward(std::uint32_t index, std::uint32_t slot, std::span<const std::uint8_t> query) noexcept;
+  bool forward(std::uint32_t slot, std::span<const std::uint8_t> query) noexcept;
   void write_client(std::uint32_t index) noexcept;
   void close_client(std::uint32_t index) noexcept;
   void close_upstream(std::uint32_t index) noexcept;

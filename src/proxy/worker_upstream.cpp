@@ -48,7 +48,9 @@ void Worker::handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, co
   const auto s = table_.find(get_id(data));
   // Only the server we asked, on the socket we asked from, may answer; anything else is dropped
   // (a spoofing attempt, or a late answer to a query that already timed out).
-  if (!s || table_[*s].kind == SlotKind::Tcp || table_[*s].socket != socket || !table_[*s].target.same(from)) {
+  // A slot waiting over TCP takes no UDP answer (a TCP query, or one retried after truncation).
+  if (!s || table_[*s].kind == SlotKind::Tcp || table_[*s].kind == SlotKind::UdpOverTcp ||
+      table_[*s].socket != socket || !table_[*s].target.same(from)) {
     stats_.answers_dropped.add();
     return;
   }
@@ -66,6 +68,12 @@ void Worker::handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, co
   if (slot.kind == SlotKind::Probe) {
     pool_.probe_done(slot.upstream);
     table_.release(*s);
+    return;
+  }
+  // Truncated: ask the same server over TCP in the same slot; the full answer goes to the client
+  // (cut to its size if it must be). If no connection can be made, relay the truncated answer.
+  if (retry_over_tcp(slot, *answer) && tcp_->retry(*s)) {
+    stats_.tcp_retries.add();
     return;
   }
   const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns() - slot.sent_ns) / 1000);
@@ -110,6 +118,7 @@ void Worker::expire(std::int64_t now) noexcept {
       if (slot.kind == SlotKind::Tcp) {
         tcp_->timed_out(*s);
       } else {
+        if (slot.kind == SlotKind::UdpOverTcp) tcp_->close_upstream_of(*s);
         const std::size_t n = build_servfail(slot, dns::Transport::Udp, std::span<std::uint8_t>(scratch_.data(), 512));
         if (n > 0) send_udp(slot.listener, slot, std::span<const std::uint8_t>(scratch_.data(), n));
       }
