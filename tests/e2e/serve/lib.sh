@@ -63,7 +63,8 @@ wait_until() {  # wait_until SECONDS COMMAND...: poll until the command succeeds
 
 alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status"; }
 
-# start_unbound NAME ADDR PORT [NETNS]: an upstream answering from local data only.
+# start_unbound NAME ADDR PORT [NETNS]: an upstream answering from local data only; extra
+# `server:` lines come from UNBOUND_EXTRA (e.g. "max-udp-size: 512").
 start_unbound() {
   local name=$1 addr=$2 port=$3 ns=${4:-}
   local in=()
@@ -85,6 +86,7 @@ server:
   do-ip6: $([[ $addr == *:* ]] && echo yes || echo no)
   access-control: 0.0.0.0/0 allow
   access-control: ::/0 allow
+${UNBOUND_EXTRA:-}
   local-zone: "example." static
   local-data: "www.example. 300 IN A 192.0.2.10"
   local-data: "www.example. 300 IN AAAA 2001:db8::10"
@@ -96,7 +98,7 @@ remote-control:
   control-enable: no
 CONF
   "${in[@]}" unbound -d -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
+  PIDS+=("$!")
   eval "${name}_PID=$!"
   wait_until 10 "${in[@]}" sh -c "kdig @$addr -p $port +time=1 +retry=0 who.example TXT +short | grep -q $name"
 }
