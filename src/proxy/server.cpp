@@ -1,6 +1,7 @@
 #include "proxy/server.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "proxy/metrics_http.hpp"
@@ -67,7 +68,14 @@ std::vector<std::string> Server::reload(const common::Config& fresh) {
   auto keys = restart_needed(config_.serve, fresh.serve);
   shared_.rules.store(std::move(rules));
   shared_.upstreams.store(std::move(upstreams));
-  shared_.generation.fetch_add(1, std::memory_order_release);
+  const auto g = shared_.generation.fetch_add(1, std::memory_order_release) + 1;
+  // Return once every running worker uses the new snapshot (each looks at least every 20 ms), so
+  // that "reloaded" in the log and READY=1 mean new queries follow the new configuration.
+  for (int i = 0; i < 1000 && !threads_.empty(); ++i) {
+    if (std::all_of(workers_.begin(), workers_.end(), [g](const auto& w) { return w->applied_generation() >= g; }))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return keys;
 }
 

@@ -113,6 +113,7 @@ void Worker::refresh() noexcept {
   pipeline_.set_rules(rules_.get());
   // Slots name upstreams by their process-wide index, so in-flight queries need no remapping.
   if (const auto upstreams = shared_.upstreams.load()) pool_.update(*upstreams);
+  applied_generation_.store(g, std::memory_order_release);
 }
 
 void Worker::run() noexcept {

@@ -53,6 +53,10 @@ class Worker {
   /// the rules and upstreams change underneath.
   void run() noexcept;
   [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
+  /// The shared generation whose rules and upstreams this worker uses now.
+  [[nodiscard]] std::uint64_t applied_generation() const noexcept {
+    return applied_generation_.load(std::memory_order_acquire);
+  }
 
  private:
   friend class TcpServer;
@@ -91,6 +95,7 @@ class Worker {
   std::vector<io::Fd> upstream_sockets_;  // kUpstreamSockets per family: v4 first, then v6
   std::shared_ptr<const policy::RuleSet> rules_;
   std::uint64_t generation_ = ~0ULL;
+  std::atomic<std::uint64_t> applied_generation_{0};
   std::int64_t last_tick_ = 0;
   Pipeline pipeline_{nullptr};
   InflightTable table_;
