@@ -76,17 +76,18 @@ common::Config load(const ServeOptions& o) {
   return c;
 }
 
-// Keeps only `caps` in the permitted and effective sets of the calling thread (and of the
-// threads it starts later).
-void keep_capabilities(std::uint32_t caps) {
+// True if the calling thread holds no capability at all (permitted, effective, inheritable).
+bool no_capabilities() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
-  data[0].permitted = data[0].effective = caps;
-  if (syscall(SYS_capset, &header, data) != 0) throw std::runtime_error("capset failed");
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  for (const auto& d : data)
+    if (d.permitted != 0 || d.effective != 0 || d.inheritable != 0) return false;
+  return true;
 }
 
-// After binding: become `user` with no capabilities; in tproxy mode keep CAP_NET_ADMIN (new
-// transparent reply sockets) and CAP_NET_BIND_SERVICE (binding them to port 53).
+// After binding: become `user` with no capabilities, in both modes (tproxy replies leave through
+// sockets opened before this point). setuid from root to another user clears every capability.
 void drop_privileges(const common::ServeConfig& s) {
   if (geteuid() != 0 || s.user.empty()) return;
   const passwd* pw = getpwnam(s.user.c_str());
@@ -94,14 +95,11 @@ void drop_privileges(const common::ServeConfig& s) {
     std::cerr << "dnsfence serve: user '" << s.user << "' does not exist; staying root\n";
     return;
   }
-  const bool tproxy = s.mode == common::InterceptMode::Tproxy;
-  if (tproxy) prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L);
+  prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
   if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
     throw std::runtime_error("cannot switch to user " + s.user);
-  if (tproxy) {
-    keep_capabilities((1U << CAP_NET_ADMIN) | (1U << CAP_NET_BIND_SERVICE));
-    prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
-  }
+  if (!no_capabilities()) throw std::runtime_error("capabilities left after switching to user " + s.user);
+  prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L);
   prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
 }
 

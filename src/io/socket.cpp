@@ -1,5 +1,6 @@
 #include "io/socket.hpp"
 
+#include <linux/filter.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
 
@@ -30,6 +31,12 @@ bool apply(int fd, int family, const SocketOptions& o) noexcept {
     const bool ok = family == AF_INET ? set_int(fd, IPPROTO_IP, IP_RECVORIGDSTADDR, 1)
                                       : set_int(fd, IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, 1);
     if (!ok) return false;
+  }
+  if (o.send_only) {
+    // "ret #0": accept zero octets of every packet, so nothing is ever queued for reading.
+    sock_filter drop_all{BPF_RET | BPF_K, 0, 0, 0};
+    const sock_fprog program{1, &drop_all};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) != 0) return false;
   }
   return true;
 }

@@ -43,6 +43,7 @@ struct SocketOptions {
   bool reuseaddr = false;     // SO_REUSEADDR: reply sockets bound to a tproxied destination
   bool transparent = false;   // IP_TRANSPARENT / IPV6_TRANSPARENT (needs CAP_NET_ADMIN or root)
   bool original_dst = false;  // IP_RECVORIGDSTADDR / IPV6_RECVORIGDSTADDR on every datagram
+  bool send_only = false;     // a socket filter drops every datagram it would receive
   int receive_buffer = 0;     // SO_RCVBUF, 0: the kernel's default
 };
 

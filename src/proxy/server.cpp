@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <system_error>
 
 #include "proxy/metrics_http.hpp"
 
@@ -52,8 +53,27 @@ Server::~Server() {
 
 void Server::open() {
   for (auto& w : workers_) w->open();
+  open_tproxy_reply();
   if (!config_.serve.metrics.empty())
     http_ = std::make_unique<MetricsHttp>(config_.serve.metrics, [this] { return metrics(); });
+}
+
+void Server::open_tproxy_reply() {
+  if (workers_.empty()) return;
+  const auto needed = workers_.front()->needs_tproxy_reply();
+  for (std::size_t f = 0; f < 2; ++f) {
+    if (!needed[f]) continue;
+    // No SO_REUSEADDR or SO_REUSEPORT: if anything else has UDP port 53 (another DNS server, or
+    // a `listen` address on port 53), the bind fails here instead of sharing its traffic.
+    const common::SocketAddress any(*common::IpAddress::parse(f == 0 ? "0.0.0.0" : "::"), 53);
+    auto fd = io::open_udp(any, {.transparent = true, .send_only = true});
+    if (!fd)
+      throw std::system_error(fd.error(), std::generic_category(),
+                              "tproxy reply socket " + any.to_string() +
+                                  " (replies from port 53 without capabilities need UDP port 53 on the wildcard "
+                                  "address: stop what uses port 53, or set tproxy_listen to port 53)");
+    shared_.tproxy_reply[f] = std::move(*fd);
+  }
 }
 
 void Server::start() {

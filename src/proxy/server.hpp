@@ -22,8 +22,9 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();
 
-  /// Opens every listener, upstream socket and the metrics port (needs root or capabilities for
-  /// port 53 and transparent sockets). Throws std::system_error naming what failed.
+  /// Opens every listener, upstream socket and the metrics port, and in tproxy mode the reply
+  /// sockets on port 53 (needs root or capabilities for port 53 and transparent sockets; nothing
+  /// after). Throws std::system_error naming what failed.
   void open();
   /// Starts the worker threads and the metrics thread. Call after dropping privileges.
   void start();
@@ -42,6 +43,8 @@ class Server {
   [[nodiscard]] const common::Config& config() const noexcept { return config_; }
 
  private:
+  void open_tproxy_reply();
+
   common::Config config_;
   UpstreamTable upstream_table_;
   Shared shared_;

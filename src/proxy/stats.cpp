@@ -86,6 +86,9 @@ void render_simple(std::ostringstream& out, const std::vector<const Stats*>& wor
       {"dnsfence_tcp_refused_total", "counter", "TCP connections closed over the cap", &Stats::tcp_refused},
       {"dnsfence_upstream_tcp_retries_total", "counter", "Truncated UDP answers asked again over TCP",
        &Stats::tcp_retries},
+      {"dnsfence_tproxy_unanswerable_total", "counter",
+       "Tproxied UDP queries dropped: addressed to a port other than 53, which serve cannot reply from",
+       &Stats::tproxy_unanswerable},
   };
   for (const auto& i : items) {
     header(out, i.name, i.type, i.help);

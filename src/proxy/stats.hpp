@@ -48,6 +48,7 @@ struct Stats {
   Counter tcp_connections;                         // open now
   Counter tcp_refused;                             // over tcp_max_connections
   Counter tcp_retries;                             // truncated UDP answers asked again over TCP
+  Counter tproxy_unanswerable;                     // tproxy queries to a port other than 53
   std::array<Counter, kMaxUpstreams> upstream_up;  // 1 or 0
   std::array<Counter, kMaxUpstreams> upstream_sent;
   std::array<Counter, kMaxUpstreams> upstream_timeouts;

@@ -10,7 +10,6 @@
 #include <string>
 #include <system_error>
 
-#include "proxy/reply_sockets.hpp"
 #include "proxy/tcp_server.hpp"
 
 namespace dnsfence::proxy {
@@ -52,7 +51,6 @@ Worker::Worker(unsigned index, unsigned workers, const common::ServeConfig& conf
       recv_(std::make_unique<io::RecvBatch>()),
       replies_(std::make_unique<io::SendBatch>()),
       forwards_{std::make_unique<io::SendBatch>(), std::make_unique<io::SendBatch>()},
-      reply_sockets_(std::make_unique<ReplySockets>()),
       tcp_(std::make_unique<TcpServer>(*this, (config.tcp_max_connections + workers - 1) / workers)) {}
 
 Worker::~Worker() = default;
@@ -74,11 +72,12 @@ void Worker::open() {
       auto udp = io::open_udp(a, o);
       if (!udp) fail(udp.error(), "udp listener " + a.to_string());
       add_epoll(udp->get(), Kind::UdpListener, static_cast<std::uint32_t>(udp_listeners_.size()));
-      udp_listeners_.push_back({std::move(*udp), transparent, a.port()});
+      const auto family = static_cast<std::uint8_t>(a.ip().family() == AF_INET ? 0 : 1);
+      udp_listeners_.push_back({std::move(*udp), transparent, a.port(), family});
       auto tcp = io::open_tcp_listener(a, o);
       if (!tcp) fail(tcp.error(), "tcp listener " + a.to_string());
       add_epoll(tcp->get(), Kind::TcpListener, static_cast<std::uint32_t>(tcp_listeners_.size()));
-      tcp_listeners_.push_back({std::move(*tcp), transparent, a.port()});
+      tcp_listeners_.push_back({std::move(*tcp), transparent, a.port(), family});
     }
   };
   add_listeners(config_.listen, false);
@@ -92,6 +91,17 @@ void Worker::open() {
       upstream_sockets_.push_back(fd ? std::move(*fd) : io::Fd());
     }
   }
+}
+
+std::array<bool, 2> Worker::needs_tproxy_reply() const noexcept {
+  std::array<bool, 2> transparent{};
+  std::array<bool, 2> on_53{};
+  for (const auto& l : udp_listeners_) {
+    if (!l.transparent) continue;
+    transparent[l.family] = true;
+    on_53[l.family] = on_53[l.family] || l.port == 53;
+  }
+  return {transparent[0] && !on_53[0], transparent[1] && !on_53[1]};
 }
 
 std::uint64_t Worker::random() noexcept {
@@ -117,6 +127,11 @@ void Worker::refresh() noexcept {
 }
 
 void Worker::run() noexcept {
+  // Replies from port 53 leave through this worker's transparent listener on port 53, if it has
+  // one for the family, else through the shared reply socket (opened before privileges dropped).
+  for (std::size_t f = 0; f < 2; ++f) reply53_[f] = shared_.tproxy_reply[f].get();
+  for (const auto& l : udp_listeners_)
+    if (l.transparent && l.port == 53) reply53_[l.family] = l.fd.get();
   std::array<epoll_event, 64> events{};
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     refresh();
@@ -181,8 +196,14 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
   if (transparent) {
     original = recv_->original_destination(i);
     if (original) q.original_destination = original->ip();
+    // No socket could send the reply from that port: drop it before it costs an upstream query.
+    if (original && reply_socket(listener, *original) < 0) {
+      stats_.tproxy_unanswerable.add();
+      return;
+    }
   }
-  if (replies_->full() || (replies_listener_ >= 0 && replies_listener_ != listener)) flush();
+  const int fd = udp_listeners_[listener].fd.get();
+  if (replies_->full() || (replies_fd_ >= 0 && replies_fd_ != fd)) flush();
   // Redirect mode: the reply is built in place in the send batch; tproxy: in the scratch buffer.
   Reply r{transparent ? std::span<std::uint8_t>(scratch_.data(), io::kMaxDatagram) : replies_->next()};
   const Decision d = pipeline_.handle(q, r);
@@ -211,7 +232,7 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
   if (transparent && original) {
     send_from(listener, *original, recv_->peer(i), std::span<const std::uint8_t>(r.buffer.data(), r.size));
   } else {
-    replies_listener_ = listener;
+    replies_fd_ = fd;
     replies_->commit(r.size, recv_->peer(i));
   }
 }
@@ -265,28 +286,40 @@ void Worker::debug_log(const Decision& d, dns::Transport t) const noexcept {
 }
 
 void Worker::flush() noexcept {
-  if (replies_->size() > 0 && replies_listener_ >= 0)
-    stats_.send_errors.add(replies_->flush(udp_listeners_[static_cast<std::size_t>(replies_listener_)].fd.get()));
-  replies_listener_ = -1;
+  if (replies_->size() > 0 && replies_fd_ >= 0) stats_.send_errors.add(replies_->flush(replies_fd_));
+  replies_fd_ = -1;
   for (std::size_t f = 0; f < 2; ++f)
     if (forwards_[f]->size() > 0)
       stats_.send_errors.add(forwards_[f]->flush(upstream_sockets_[forward_socket_[f]].get()));
 }
 
+int Worker::reply_socket(std::uint8_t listener, const io::Peer& from) const noexcept {
+  const bool v4 = from.addr.ss_family == AF_INET;
+  const auto port = ntohs(v4 ? reinterpret_cast<const sockaddr_in*>(&from.addr)->sin_port
+                             : reinterpret_cast<const sockaddr_in6*>(&from.addr)->sin6_port);
+  if (port == udp_listeners_[listener].port) return udp_listeners_[listener].fd.get();
+  if (port == 53) return reply53_[v4 ? 0 : 1];
+  return -1;
+}
+
 void Worker::send_from(std::uint8_t listener, const io::Peer& from, const io::Peer& to,
                        std::span<const std::uint8_t> data) noexcept {
-  const auto port =
-      ntohs(from.addr.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&from.addr)->sin_port
-                                           : reinterpret_cast<const sockaddr_in6*>(&from.addr)->sin6_port);
-  if (port != udp_listeners_[listener].port) {
-    if (!reply_sockets_->send(from, to, data)) stats_.send_errors.add();
+  // Both sockets are transparent and have the original port: IP_PKTINFO sets the source address.
+  const int fd = reply_socket(listener, from);
+  if (fd < 0) {
+    stats_.tproxy_unanswerable.add();  // checked on arrival already; kept for safety
     return;
   }
-  // The listener has the original port (`tproxy to :53`): IP_PKTINFO sets the source address.
-  if (replies_->full() || (replies_listener_ >= 0 && replies_listener_ != listener)) flush();
+  queue_reply(fd, data, to, from);
+}
+
+void Worker::queue_reply(int fd, std::span<const std::uint8_t> data, const io::Peer& to,
+                         const std::optional<io::Peer>& from) noexcept {
+  if (data.size() > io::kMaxDatagram) return;
+  if (replies_->full() || (replies_fd_ >= 0 && replies_fd_ != fd)) flush();
   auto buf = replies_->next();
   std::copy(data.begin(), data.end(), buf.begin());
-  replies_listener_ = listener;
+  replies_fd_ = fd;
   replies_->commit(data.size(), to, from);
 }
 

@@ -26,7 +26,6 @@
 namespace dnsfence::proxy {
 
 class TcpServer;
-class ReplySockets;
 
 /// What the workers share with the control thread.
 struct Shared {
@@ -34,6 +33,11 @@ struct Shared {
   std::atomic<std::shared_ptr<const UpstreamSet>> upstreams;
   std::atomic<std::uint64_t> generation{0};  // bumped after each new rules or upstreams snapshot
   std::atomic<bool> stop{false};
+  // Tproxy mode, one per family (v4, v6), opened by Server::open when a family has transparent
+  // listeners but none on port 53: send-only transparent sockets bound to the wildcard address,
+  // port 53, that UDP replies to port-53 queries leave from (the source address set by
+  // IP_PKTINFO / IPV6_PKTINFO). Shared by the workers: sending needs no capability.
+  std::array<io::Fd, 2> tproxy_reply;
 };
 
 /// Monotonic time in nanoseconds.
@@ -49,6 +53,9 @@ class Worker {
 
   /// Opens every socket (control plane). Throws std::system_error naming the address.
   void open();
+  /// Tproxy mode: the families (v4, v6) with transparent UDP listeners but none on port 53,
+  /// which need a shared reply socket (Shared::tproxy_reply). Call after open().
+  [[nodiscard]] std::array<bool, 2> needs_tproxy_reply() const noexcept;
   /// Runs until shared.stop is set; in-flight queries still get their answers or timeouts while
   /// the rules and upstreams change underneath.
   void run() noexcept;
@@ -65,6 +72,7 @@ class Worker {
     io::Fd fd;
     bool transparent = false;
     std::uint16_t port = 0;
+    std::uint8_t family = 0;  // 0: IPv4, 1: IPv6
   };
 
   void add_epoll(int fd, Kind kind, std::uint32_t index, std::uint32_t events = EPOLLIN) noexcept;
@@ -83,6 +91,12 @@ class Worker {
   void flush() noexcept;
   void send_from(std::uint8_t listener, const io::Peer& from, const io::Peer& to,
                  std::span<const std::uint8_t> data) noexcept;
+  /// The socket a tproxy reply from `from` (an original destination) leaves through: the listener
+  /// if it has that port, else the family's port-53 socket if the port is 53; -1: none (replying
+  /// from another port would need a new transparent socket, and serve keeps no capability).
+  [[nodiscard]] int reply_socket(std::uint8_t listener, const io::Peer& from) const noexcept;
+  void queue_reply(int fd, std::span<const std::uint8_t> data, const io::Peer& to,
+                   const std::optional<io::Peer>& from) noexcept;
   [[nodiscard]] std::uint64_t random() noexcept;
   void debug_log(const Decision& d, dns::Transport t) const noexcept;
 
@@ -103,10 +117,10 @@ class Worker {
   Stats stats_;
   std::unique_ptr<io::RecvBatch> recv_;
   std::unique_ptr<io::SendBatch> replies_;
-  std::int16_t replies_listener_ = -1;
+  int replies_fd_ = -1;                                     // the socket the queued replies leave from
+  std::array<int, 2> reply53_{-1, -1};                      // tproxy: per family, the socket replies from port 53 use
   std::array<std::unique_ptr<io::SendBatch>, 2> forwards_;  // v4, v6
   std::array<std::uint8_t, 2> forward_socket_{};
-  std::unique_ptr<ReplySockets> reply_sockets_;
   std::unique_ptr<TcpServer> tcp_;
   std::array<std::uint8_t, 65535 + 2> scratch_{};
   std::array<std::uint64_t, 512> random_pool_{};

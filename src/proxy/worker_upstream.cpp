@@ -96,11 +96,7 @@ void Worker::send_udp(std::uint8_t listener, const Slot& slot, std::span<const s
     send_from(listener, slot.reply_from.peer(), slot.client.peer(), data);
     return;
   }
-  if (replies_->full() || (replies_listener_ >= 0 && replies_listener_ != listener)) flush();
-  auto buf = replies_->next();
-  std::copy(data.begin(), data.end(), buf.begin());
-  replies_listener_ = listener;
-  replies_->commit(data.size(), slot.client.peer());
+  queue_reply(udp_listeners_[listener].fd.get(), data, slot.client.peer(), std::nullopt);
 }
 
 void Worker::expire(std::int64_t now) noexcept {

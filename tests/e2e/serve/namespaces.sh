@@ -6,6 +6,9 @@
 #   redirect: nat prerouting DNAT of udp/tcp 53 to the plain listener (the paper's design);
 #   tproxy:   prerouting `tproxy to :5300` + mark, fwmark -> table 100 with `local default dev lo`.
 # kdig only accepts answers from the address it asked, so every answer proves the reply path.
+# serve runs as nobody with no capability in every mode (CapPrm and CapEff 0); in tproxy mode a
+# query tproxied from a port other than 53 is dropped and counted, and a foreign socket on UDP
+# port 53 makes startup fail with a clear error.
 # Usage: DNSFENCE=... tests/e2e/serve/namespaces.sh redirect|tproxy   (root; exit 77 = skipped)
 source "$(dirname "$0")/lib.sh"
 MODE=${1:?redirect, tproxy or tproxy53}
@@ -89,6 +92,7 @@ table inet dfs$TAG {
     type filter hook prerouting priority mangle;
     iifname "vs$TAG" meta nfproto ipv4 meta l4proto { udp, tcp } th dport 53 tproxy ip to :$TPORT meta mark set 1 accept
     iifname "vs$TAG" meta nfproto ipv6 meta l4proto { udp, tcp } th dport 53 tproxy ip6 to :$TPORT meta mark set 1 accept
+    iifname "vs$TAG" meta nfproto ipv4 udp dport 5454 tproxy ip to :$TPORT meta mark set 1 accept
   }
 }
 NFT
@@ -98,9 +102,32 @@ NFT
   in_s ip -6 route add local default dev lo table 100
 fi
 
+if [[ $MODE == tproxy && $TPORT != 53 ]]; then
+  # Replies from port 53 need UDP port 53 on the wildcard address: taken by someone else, the
+  # start must fail and say why (and not share that socket's traffic).
+  ip netns exec $S python3 -c "
+import signal, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 53))
+print('bound', flush=True)
+signal.pause()
+" >"$WORK/squatter.log" 2>&1 &
+  SQUATTER=$!
+  PIDS+=("$SQUATTER")
+  wait_until 5 grep -q bound "$WORK/squatter.log"
+  if in_s timeout 10 "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/refused.log" 2>&1; then
+    fail "tproxy: start refused while something else has UDP port 53"
+  else
+    check "tproxy: start refused while something else has UDP port 53, with the reason" \
+      grep -q "tproxy reply socket 0.0.0.0:53.*in use" "$WORK/refused.log"
+  fi
+  kill "$SQUATTER"
+  wait "$SQUATTER" 2>/dev/null || true
+fi
+
 ip netns exec $S "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
-PIDS+=($SERVE_PID)
+PIDS+=("$SERVE_PID")
 wait_until 10 in_s curl -sf http://127.0.0.1:9153/metrics -o /dev/null
 kq() { in_c kdig +time=3 +retry=0 "$@" 2>&1; }
 
@@ -114,6 +141,8 @@ check "$MODE:$TPORT: allowlisted resolver reached" grep -q chosen <<<"$(kq @198.
 check "$MODE:$TPORT: allowlisted resolver over TCP" grep -q chosen <<<"$(kq @198.51.100.53 who.example TXT +tcp +short)"
 metrics=$(in_s curl -s http://127.0.0.1:9153/metrics)
 check "$MODE:$TPORT: runs as nobody" grep -q "^Uid:.*65534" /proc/$SERVE_PID/status
+check "$MODE:$TPORT: no capability permitted" grep -qE '^CapPrm:[[:space:]]+0+$' /proc/$SERVE_PID/status
+check "$MODE:$TPORT: no capability effective" grep -qE '^CapEff:[[:space:]]+0+$' /proc/$SERVE_PID/status
 if [[ $MODE == tproxy ]]; then
   check "tproxy: refused destination" grep -q REFUSED <<<"$(kq @203.0.113.5 www.example)"
   check "tproxy: refused destination over TCP" grep -q REFUSED <<<"$(kq @203.0.113.5 www.example +tcp)"
@@ -122,6 +151,10 @@ if [[ $MODE == tproxy ]]; then
   check "tproxy: private destinations counted" grep -q 'action="forward",destination="private"' <<<"$metrics"
   check "tproxy: allowlisted destinations passed" grep -q 'action="pass",destination="allowlisted"' <<<"$metrics"
   check "tproxy: refused destinations counted" grep -q 'action="refuse"' <<<"$metrics"
+  check "tproxy: a query tproxied from port 5454 gets no answer" \
+    bash -c "! ip netns exec $C kdig @192.0.2.53 -p 5454 +time=1 +retry=0 www.example | grep -q 'status:'"
+  check "tproxy: ... and is counted as unanswerable" wait_until 5 sh -c \
+    "ip netns exec $S curl -s http://127.0.0.1:9153/metrics | grep -q '^dnsfence_tproxy_unanswerable_total [1-9]'"
 else
   check "redirect: queries counted (destination unknown behind DNAT)" grep -q 'destination="unknown"' <<<"$metrics"
 fi
