@@ -12,7 +12,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('$ADDR', $UPORT))
 while True: s.recv(4096)
 " &
-PIDS+=($!)
+PIDS+=("$!")
 cat >"$WORK/dnsfence.toml" <<CONF
 [serve]
 listen = ["$ADDR:$PORT"]
@@ -26,7 +26,7 @@ user = ""
 CONF
 "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
-PIDS+=($SERVE_PID)
+PIDS+=("$SERVE_PID")
 M=127.0.0.1:$MPORT
 wait_until 10 curl -sf "http://$M/metrics" -o /dev/null
 rss_before=$(awk '/VmRSS/ {print $2}' /proc/$SERVE_PID/status)

@@ -3,6 +3,7 @@
 # IPv4 and IPv6, canaries, truncation, malformed input, upstream death and recovery, timeouts,
 # reload (good and bad), --check-config, and no query names in the log.
 # Usage: DNSFENCE=build/apps/dnsfence/dnsfence tests/e2e/serve/loopback.sh
+# shellcheck disable=SC2154  # up1_PID and up2_PID are set by start_unbound (eval)
 source "$(dirname "$0")/lib.sh"
 
 UP1=127.0.53.1 UP2=127.0.53.2 LISTEN=127.0.53.10
@@ -45,11 +46,11 @@ s.bind('$WORK/notify')
 with open('$WORK/notify.log', 'a', buffering=1) as out:
     while True: out.write(s.recv(4096).decode() + '\\n')
 " &
-PIDS+=($!)
+PIDS+=("$!")
 wait_until 5 test -S "$WORK/notify"
 NOTIFY_SOCKET=$WORK/notify "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
-PIDS+=($SERVE_PID)
+PIDS+=("$SERVE_PID")
 wait_until 10 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
 M=127.0.0.1:$MPORT
 
@@ -89,7 +90,7 @@ for c in held:
 assert closed >= 4, closed
 PY
 check "TCP idle timeout and connection cap" test $? = 0
-check "refused connections counted" test "$(metric $M 'dnsfence_tcp_refused_total')" -ge 4
+check "refused connections counted" test "$(metric "$M" 'dnsfence_tcp_refused_total')" -ge 4
 
 # Malformed input: garbage, a response, two questions. The proxy must survive and count them.
 python3 - "$LISTEN" "$PORT" <<'PY'
@@ -105,7 +106,7 @@ reply, _ = s.recvfrom(512)
 assert reply[0:2] == b"\x00\x07" and reply[3] & 0x0f == 1, reply  # FORMERR
 PY
 check "malformed input answered FORMERR or dropped" test $? = 0
-check "invalid queries counted" test "$(metric $M 'dnsfence_queries_total\{.*action="invalid"')" -ge 1
+check "invalid queries counted" test "$(metric "$M" 'dnsfence_queries_total\{.*action="invalid"')" -ge 1
 check "still serving after malformed input" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +short)"
 
 # Upstream death: at most one timeout per query already on its way, then out of rotation.
@@ -114,7 +115,7 @@ wait "$up2_PID" 2>/dev/null || true
 check "dead upstream leaves rotation in every worker" wait_until 5 sh -c \
   "curl -s http://$M/metrics | grep -q 'dnsfence_upstream_workers_in_rotation{upstream=\"$UP2:$P2\"} 0'"
 ok=0
-for i in $(seq 1 20); do
+for _ in $(seq 1 20); do
   if grep -q up1 <<<"$(q $LISTEN "$PORT" who.example TXT +short)"; then ok=$((ok + 1)); fi
 done
 check "every query answered by the live upstream ($ok/20)" test $ok = 20
@@ -131,7 +132,7 @@ check "SERVFAIL when no upstream answers (UDP)" test "$(status_of $LISTEN "$PORT
 check "SERVFAIL when no upstream answers (TCP)" test "$(status_of $LISTEN "$PORT" www.example A +tcp)" = SERVFAIL
 check "timeouts are prompt" test $((SECONDS - start)) -le 3
 kill -CONT "$up1_PID" "$up2_PID"
-check "timeouts counted" test "$(metric $M 'dnsfence_queries_total\{.*action="timeout"')" -ge 2
+check "timeouts counted" test "$(metric "$M" 'dnsfence_queries_total\{.*action="timeout"')" -ge 2
 wait_until 5 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
 
 # Reload: a new rule applies; a bad file is refused and the old rules keep running.
@@ -145,8 +146,8 @@ check "bad reload is refused with a reason" wait_until 5 grep -q "reload refused
 check "old rules still running" test "$(status_of $LISTEN "$PORT" new.example A)" = NXDOMAIN
 check "still forwarding after bad reload" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +short)"
 
-check "metrics by destination class" grep -q 'destination="unknown"' <<<"$(curl -s http://$M/metrics)"
-check "latency histogram" test "$(metric $M 'dnsfence_upstream_latency_seconds_count')" -ge 10
+check "metrics by destination class" grep -q 'destination="unknown"' <<<"$(curl -s "http://$M/metrics")"
+check "latency histogram" test "$(metric "$M" 'dnsfence_upstream_latency_seconds_count')" -ge 10
 check "no query names in the log" bash -c "! grep -qiE 'example|use-application' '$WORK/serve.log'"
 kill -TERM $SERVE_PID
 check "clean exit on SIGTERM" wait $SERVE_PID
@@ -156,7 +157,7 @@ check "systemd notified READY, RELOADING, STOPPING" bash -c \
 # The debug log is the only way names are logged.
 "$DNSFENCE" serve --listen "$LISTEN:$PORT" --upstream "$UP1:$P1" --metrics "" --user "" --debug-log \
   >"$WORK/debug.log" 2>&1 &
-PIDS+=($!)
+PIDS+=("$!")
 wait_until 10 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
 check "flags only, no file: forwarding works" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +short)"
 check "debug log names queries" grep -q "name=www.example. type=1 action=forward" "$WORK/debug.log"
