@@ -112,7 +112,8 @@ std::string Server::metrics() const {
   stats.reserve(workers_.size());
   for (const auto& w : workers_) stats.push_back(&w->stats());
   std::vector<UpstreamLabel> upstreams;
-  for (const auto& e : shared_.upstreams.load()->entries) upstreams.push_back({e.index, e.address.to_string()});
+  const auto current = shared_.upstreams.load();  // held: a reload may replace it meanwhile
+  for (const auto& e : current->entries) upstreams.push_back({e.index, e.address.to_string()});
   const auto rules = shared_.rules.load();
   return render_prometheus(stats, *rules, upstreams);
 }
