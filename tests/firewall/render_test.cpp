@@ -31,7 +31,7 @@ void check_golden(const std::string& path, const std::string& actual) {
 }
 
 std::string iptables_text(const Ruleset& rs) {
-  std::string out = render_iptables(rs, Family::V4) + render_iptables(rs, Family::V6);
+  std::string out = render_ipsets(rs) + render_iptables(rs, Family::V4) + render_iptables(rs, Family::V6);
   for (const auto& h : iptables_hooks(rs))
     out += "# jump: -t " + h.table + " -I " + h.builtin + " -j " + h.chain + "\n";
   return out;
