@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Firewall end-to-end scenarios with real packets: kdig in dff-cli, through dff-srv running
-# `dnsfence firewall`, to unbound resolvers in dff-leak / dff-allow (and the "proxy" in dff-srv).
+# Firewall end-to-end scenarios with real packets: kdig in dfw-cli, through dfw-srv running
+# `dnsfence firewall`, to unbound resolvers in dfw-leak / dfw-allow (and the "proxy" in dfw-srv).
 # Usage: run.sh DNSFENCE_BINARY SCENARIO   (block, redirect, failclosed, tproxy, client, lifecycle,
 #        iptables). Needs root; exits 77 (skipped) otherwise. Tears down on every exit.
 set -euo pipefail
@@ -9,7 +9,7 @@ SCENARIO=$2
 [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root"; exit 77; }
 cd "$(dirname "$0")"
 source ./lib.sh
-[ -n "${DFF_KEEP:-}" ] || trap teardown EXIT  # DFF_KEEP=1: leave it up to debug
+[ -n "${DFW_KEEP:-}" ] || trap teardown EXIT  # DFW_KEEP=1: leave it up to debug
 CONF=$WORK/dnsfence.toml
 
 write_config() {  # write_config MODE [BACKEND]
@@ -30,12 +30,12 @@ tproxy_table = 100
 CONF
 }
 
-fw() { in_ns dff-srv "$DNSFENCE" firewall "$@" --config "$CONF"; }
+fw() { in_ns dfw-srv "$DNSFENCE" firewall "$@" --config "$CONF"; }
 
 start_resolvers() {  # the leak resolver (also on 853 and the client's LAN) and the allowlisted one
-  start_unbound leak dff-leak 10.99.0.2 "interface: 192.0.2.53" "interface: 2001:db8:2::53" \
+  start_unbound leak dfw-leak 10.99.0.2 "interface: 192.0.2.53" "interface: 2001:db8:2::53" \
     "interface: 192.0.2.53@853" "interface: 10.77.0.1"
-  start_unbound allow dff-allow 10.99.0.3 "interface: 198.51.100.53" "interface: 2001:db8:53::53" \
+  start_unbound allow dfw-allow 10.99.0.3 "interface: 198.51.100.53" "interface: 2001:db8:53::53" \
     "interface: 198.51.100.53@853"
 }
 
@@ -78,7 +78,7 @@ scenario_block() {
   pass "block counters and 853 (DoT port) blocking"
 }
 
-start_proxy() { start_unbound proxy dff-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"; }
+start_proxy() { start_unbound proxy dfw-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"; }
 
 scenario_redirect() {
   write_config redirect
@@ -119,17 +119,17 @@ scenario_failclosed() {
 scenario_tproxy() {
   write_config tproxy
   start_resolvers
-  start_unbound proxy dff-srv 10.99.0.1 "interface: 0.0.0.0@5300" "interface: ::@5300" "ip-transparent: yes" \
+  start_unbound proxy dfw-srv 10.99.0.1 "interface: 0.0.0.0@5300" "interface: ::@5300" "ip-transparent: yes" \
     "interface-automatic: yes" "interface-automatic-ports: \"5300\""
   fw apply
-  in_ns dff-srv ip rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v4) missing"
-  in_ns dff-srv ip -6 rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v6) missing"
+  in_ns dfw-srv ip rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v4) missing"
+  in_ns dfw-srv ip -6 rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v6) missing"
   # unbound stands in for `dnsfence serve`: over TCP the accepted transparent socket answers from
   # the original address; over UDP it answers from port 5300, which kdig rightly ignores. So UDP
   # asserts delivery to the proxy (its log) and that nothing reached the leak resolver.
   for server in 192.0.2.53 2001:db8:2::53; do
     local name="tproxy-udp-$RANDOM.test."
-    query dff-cli "$server" "$name" >/dev/null
+    query dfw-cli "$server" "$name" >/dev/null
     wait_for "$name in the proxy's log" logged proxy "$name"
     logged leak "$name" && fail "tproxy: $name leaked"
     expect_answer "tproxy tcp $server" 10.99.0.1 "$server" "tproxy-tcp-$RANDOM.test." +tcp
@@ -147,8 +147,8 @@ scenario_tproxy() {
   [ "$(counter guard blocked-dns-udp)" -ge 2 ] || fail "guard did not catch the untproxied queries"
   pass "tproxy, proxy down: the guard rejects, nothing reaches any resolver"
   fw remove
-  in_ns dff-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
-  in_ns dff-srv ip -6 route show table 100 | grep -q . && fail "v6 local route left after remove"
+  in_ns dfw-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
+  in_ns dfw-srv ip -6 route show table 100 | grep -q . && fail "v6 local route left after remove"
   pass "tproxy policy routing created and removed with the table"
 }
 
@@ -162,7 +162,7 @@ tunnel = "tun0"
 resolvers = ["10.8.0.1", "fd00:8::1"]
 CONF
   expect_answer "baseline LAN resolver (Type 1 path)" 10.99.0.2 10.77.0.1 "baseline-$RANDOM.test."
-  in_ns dff-cli "$DNSFENCE" firewall apply --config "$CONF"
+  in_ns dfw-cli "$DNSFENCE" firewall apply --config "$CONF"
   for t in udp tcp; do
     local opt; opt=$([ $t = tcp ] && echo +tcp || true)
     expect_answer "VPN resolver v4 $t" 10.99.0.1 10.8.0.1 "vpn-$t-$RANDOM.test." $opt
@@ -173,30 +173,30 @@ CONF
       logged leak "$name" && fail "client guard: $name reached the leak resolver"
     done
   done
-  in_ns dff-cli "$DNSFENCE" firewall remove --config "$CONF"
+  in_ns dfw-cli "$DNSFENCE" firewall remove --config "$CONF"
   pass "client guard: DNS only through tun0 to the VPN's resolvers"
 }
 
-listing() { in_ns dff-srv nft -a list table inet dnsfence | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; }
+listing() { in_ns dfw-srv nft -a list table inet dnsfence | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; }
 
 scenario_lifecycle() {
   write_config redirect
-  in_ns dff-srv nft -f - <<<'table inet operator { chain operator_forward { type filter hook forward priority 0; counter comment "operator rule"; }; }'
+  in_ns dfw-srv nft -f - <<<'table inet operator { chain operator_forward { type filter hook forward priority 0; counter comment "operator rule"; }; }'
   fw apply
   local first; first=$(listing | sed -E 's/# handle [0-9]+//')
   fw apply
   [ "$first" = "$(listing | sed -E 's/# handle [0-9]+//')" ] || fail "second apply changed the ruleset"
   fw status >/dev/null || fail "status after apply is not in sync"
   pass "idempotent re-apply"
-  in_ns dff-srv nft flush chain inet dnsfence guard
+  in_ns dfw-srv nft flush chain inet dnsfence guard
   set +e; out=$(fw status); rc=$?; set -e
   [ $rc -eq 2 ] && grep -q "chain guard" <<<"$out" || fail "drift not detected (exit $rc): $out"
   fw apply
   fw status >/dev/null || fail "re-apply did not repair the drift"
   pass "drift detected and repaired"
   fw remove
-  in_ns dff-srv nft list table inet dnsfence >/dev/null 2>&1 && fail "table still present after remove"
-  in_ns dff-srv nft list chain inet operator operator_forward | grep -q "operator rule" || fail "operator's table touched"
+  in_ns dfw-srv nft list table inet dnsfence >/dev/null 2>&1 && fail "table still present after remove"
+  in_ns dfw-srv nft list chain inet operator operator_forward | grep -q "operator rule" || fail "operator's table touched"
   fw remove
   pass "remove deletes exactly table inet dnsfence (idempotent), the operator's table is untouched"
 }
@@ -207,12 +207,12 @@ scenario_iptables() {
   start_proxy
   fw apply
   fw apply
-  [ "$(in_ns dff-srv iptables -t nat -S PREROUTING | grep -c DNSFENCE)" -eq 1 ] || fail "jump inserted twice"
+  [ "$(in_ns dfw-srv iptables -t nat -S PREROUTING | grep -c DNSFENCE)" -eq 1 ] || fail "jump inserted twice"
   each_path iptables-redirect 10.99.0.1 proxy
   allowlisted
   fw remove
-  in_ns dff-srv iptables-save | grep -q DNSFENCE && fail "iptables chains left after remove"
-  in_ns dff-srv ip6tables-save | grep -q DNSFENCE && fail "ip6tables chains left after remove"
+  in_ns dfw-srv iptables-save | grep -q DNSFENCE && fail "iptables chains left after remove"
+  in_ns dfw-srv ip6tables-save | grep -q DNSFENCE && fail "ip6tables chains left after remove"
   pass "iptables backend: redirect v4/v6 udp/tcp, allowlist, idempotent apply, clean removal"
 }
 
