@@ -25,7 +25,7 @@ void write_all(int fd, const std::string& text) {
 }
 
 int run_quiet(const std::vector<std::string>& argv) {
-  std::vector<std::string> cmd{"sh", "-c", "exec \"$@\" 2>/dev/null", "sh"};
+  std::vector<std::string> cmd{"sh", "-c", "exec \"$@\" >/dev/null 2>&1", "sh"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   return run_program(cmd);
 }
@@ -82,8 +82,10 @@ void apply_ipsets(const Ruleset& rs) {
     const std::string fresh = live + "-new";
     if (ipset_exists(fresh)) run_quiet({"ipset", "destroy", fresh});
     script += render_ipset(s, fresh);
-    script += ipset_exists(live) ? "swap " + fresh + " " + live + "\ndestroy " + fresh + "\n"
-                                 : "rename " + fresh + " " + live + "\n";
+    if (ipset_exists(live))
+      script.append("swap ").append(fresh).append(" ").append(live).append("\ndestroy ").append(fresh).append("\n");
+    else
+      script.append("rename ").append(fresh).append(" ").append(live).append("\n");
   }
   if (run_program({"ipset", "restore"}, script) != 0)
     throw std::runtime_error("ipset restore: failed (see its message above)");
@@ -259,7 +261,7 @@ std::string capture_program(const std::vector<std::string>& argv, int& status) {
   ::close(fds[1]);
   std::string out;
   char buf[65536];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+  for (ssize_t n = 0; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
     if (n > 0)
       out.append(buf, static_cast<std::size_t>(n));
     else if (errno != EINTR)

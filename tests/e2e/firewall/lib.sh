@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared topology for the firewall end-to-end scenarios (sourced by run.sh).
 #
 #   dfw-cli  tun0 10.8.0.2 fd00:8::2  ---  vpn0 10.8.0.1 fd00:8::1   dfw-srv (VPN server: the rules,
