@@ -87,8 +87,8 @@ void render_rule(const Ruleset& rs, const Rule& r, Family family, const std::str
   if (!r.target && (r.verdict == Verdict::Dnat || r.verdict == Verdict::Tproxy)) return;
   std::string sets;
   if (!set_match(rs, r.saddr_set, "src", family, sets) || !set_match(rs, r.daddr_set, "dst", family, sets)) return;
-  for (const auto& iif : interfaces(r)) out.append("-A ").append(chain).append(iif).append(sets).append(matches(r));
-  out.append(" -m comment --comment \"").append(r.name).append("\" ").append(target(r, family)).append("\n");
+  const std::string tail = matches(r) + " -m comment --comment \"" + r.name + "\" " + target(r, family) + "\n";
+  for (const auto& iif : interfaces(r)) out.append("-A ").append(chain).append(iif).append(sets).append(tail);
 }
 
 }  // namespace
