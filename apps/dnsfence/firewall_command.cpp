@@ -113,7 +113,8 @@ void add_firewall_command(CLI::App& root, int& exit_code) {
   auto* s = sub(*fw, "status", "applied ruleset, counters, drift (exit 0 in sync, 1 absent, 2 drift)", *o);
   s->add_flag("--json", o->json, "machine-readable output");
   s->callback([o, &exit_code] { exit_code = status(*o); });
-  auto* al = fw->add_subcommand("allow", "change the allowlist sets (nft) or ipsets (iptables) in place (not persisted: edit [allowlist])");
+  auto* al = fw->add_subcommand(
+      "allow", "change the allowlist sets (nft) or ipsets (iptables) in place (not persisted: edit [allowlist])");
   al->require_subcommand(1);
   for (const char* action : {"add", "del"}) {
     auto* a = sub(*al, action, action == std::string("add") ? "add ADDR[/LEN]" : "delete ADDR[/LEN]", *o);
