@@ -2,8 +2,8 @@
 # Firewall end-to-end scenarios with real packets: kdig in dfw-cli, through dfw-srv running
 # `dnsfence firewall`, to unbound resolvers in dfw-leak / dfw-allow (and the "proxy" in dfw-srv).
 # Usage: run.sh DNSFENCE_BINARY SCENARIO   (block, redirect, failclosed, tproxy, client, lifecycle,
-#        iptables, encrypted, doh, reject, tproxy_serve). Needs root; exits 77 (skipped) otherwise.
-#        Tears down on every exit.
+#        iptables, encrypted, doh, reject, tproxy_serve, iptables_modes). Needs root; exits 77
+#        (skipped) otherwise. Tears down on every exit.
 set -euo pipefail
 DNSFENCE=$(realpath "$1")
 SCENARIO=$2
@@ -179,11 +179,12 @@ scenario_tproxy() {
   pass "tproxy policy routing created and removed with the table"
 }
 
-scenario_client() {
-  start_resolvers
-  start_proxy
+# client_guard BACKEND: the client profile, with the resolvers up and the VPN's resolver answering
+# 10.99.0.1 on 10.8.0.1 and fd00:8::1.
+client_guard() {
   cat >"$CONF" <<CONF
 [firewall]
+backend = "$1"
 profile = "client"
 tunnel = "tun0"
 resolvers = ["10.8.0.1", "fd00:8::1"]
@@ -201,7 +202,13 @@ CONF
     done
   done
   in_ns dfw-cli "$DNSFENCE" firewall remove --config "$CONF"
-  pass "client guard: DNS only through tun0 to the VPN's resolvers"
+  pass "client guard ($1): DNS only through tun0 to the VPN's resolvers"
+}
+
+scenario_client() {
+  start_resolvers
+  start_proxy
+  client_guard nft
 }
 
 listing() { in_ns dfw-srv nft -a list table inet dnsfence | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; }
@@ -265,6 +272,35 @@ scenario_iptables() {
   set +e; fw status >/dev/null; rc=$?; set -e
   [ $rc -eq 1 ] || fail "iptables status after remove: exit $rc, expected 1"
   pass "iptables backend: redirect v4/v6 udp/tcp, allowlist, 853, idempotent apply, clean removal"
+}
+
+# The other modes and the client profile with the iptables backend.
+scenario_iptables_modes() {
+  write_config block iptables
+  start_resolvers
+  fw apply
+  each_path iptables-block "" none
+  allowlisted
+  fw status >/dev/null || fail "iptables block: status not in sync"
+  fw remove
+  pass "iptables block mode: v4/v6 udp/tcp rejected, allowlist reachable"
+  UPSTREAM=127.0.0.1:5391 SERVE_EXTRA=$'mode = "tproxy"\nworkers = 1\nuser = "nobody"\nmetrics = "127.0.0.1:9153"' \
+    write_config tproxy iptables
+  start_unbound proxy dfw-srv 10.99.0.1 "interface: 127.0.0.1@5391"
+  fw apply
+  ip netns exec dfw-srv "$DNSFENCE" serve --config "$CONF" >"$WORK/serve.log" 2>&1 &
+  PIDS+=($!)
+  local serve=$!
+  wait_for "serve's metrics" in_ns dfw-srv curl -sf http://127.0.0.1:9153/metrics -o /dev/null
+  each_path iptables-tproxy 10.99.0.1 proxy
+  [ "$(counter tproxy_dns tproxied-v6-udp)" -ge 1 ] || fail "iptables tproxied-v6-udp counter"
+  fw status >/dev/null || fail "iptables tproxy: status not in sync"
+  fw remove
+  in_ns dfw-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
+  pass "iptables tproxy mode with dnsfence serve: v4/v6 udp/tcp answered, removed cleanly"
+  stop_pid "$serve"
+  start_unbound vpn dfw-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"
+  client_guard iptables
 }
 
 # DoT and DoQ (udp/tcp 853): rejected from VPN clients except to the allowlisted resolver.
