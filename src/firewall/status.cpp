@@ -11,12 +11,14 @@ namespace {
 
 using nlohmann::json;
 
+// at() throughout: a malformed listing throws instead of reading a missing key (undefined in a
+// const json).
 std::string element_text(const json& e) {
   if (e.is_string()) return e.get<std::string>();
   if (e.contains("prefix"))
-    return e["prefix"]["addr"].get<std::string>() + "/" + std::to_string(e["prefix"]["len"].get<int>());
-  if (e.contains("range")) return e["range"][0].get<std::string>() + "-" + e["range"][1].get<std::string>();
-  if (e.contains("elem")) return element_text(e["elem"]["val"]);
+    return e.at("prefix").at("addr").get<std::string>() + "/" + std::to_string(e.at("prefix").at("len").get<int>());
+  if (e.contains("range")) return e.at("range").at(0).get<std::string>() + "-" + e.at("range").at(1).get<std::string>();
+  if (e.contains("elem")) return element_text(e.at("elem").at("val"));
   return e.dump();
 }
 
@@ -65,17 +67,19 @@ std::uint64_t number(std::string_view s) {
 Listing parse_nft_listing(std::string_view json_text) {
   const json listing = json::parse(json_text);
   Listing out;
-  for (const auto& item : listing["nftables"]) {
-    if (item.contains("chain")) out.chains[item["chain"]["name"]];
+  for (const auto& item : listing.at("nftables")) {
+    if (item.contains("chain")) out.chains[item.at("chain").at("name").get<std::string>()];
     if (item.contains("set")) {
-      auto& elems = out.sets[item["set"]["name"]];
-      for (const auto& e : item["set"].value("elem", json::array())) elems.push_back(element_text(e));
+      auto& elems = out.sets[item.at("set").at("name").get<std::string>()];
+      for (const auto& e : item.at("set").value("elem", json::array())) elems.push_back(element_text(e));
     }
     if (!item.contains("rule")) continue;
-    const auto& r = item["rule"];
-    RuleCounter c{r["chain"], r.value("comment", ""), 0, 0};
-    for (const auto& x : r["expr"])
-      if (x.contains("counter")) c.packets = x["counter"]["packets"], c.bytes = x["counter"]["bytes"];
+    const auto& r = item.at("rule");
+    RuleCounter c{r.at("chain").get<std::string>(), r.value("comment", ""), 0, 0};
+    for (const auto& x : r.at("expr"))
+      if (x.contains("counter"))
+        c.packets = x.at("counter").at("packets").get<std::uint64_t>(),
+        c.bytes = x.at("counter").at("bytes").get<std::uint64_t>();
     out.chains[c.chain].push_back(c.name);
     out.counters.push_back(c);
   }

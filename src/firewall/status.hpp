@@ -35,7 +35,8 @@ struct Listing {
   std::vector<RuleCounter> counters;
 };
 
-/// Parses `nft -j list table inet dnsfence` output. Throws nlohmann::json::exception on bad JSON.
+/// Parses `nft -j list table inet dnsfence` output. Throws nlohmann::json::exception (a
+/// std::exception) on bad JSON or a listing of another shape.
 Listing parse_nft_listing(std::string_view json_text);
 
 /// The listing the nft backend should show for `rs`.
