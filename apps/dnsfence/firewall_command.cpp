@@ -37,7 +37,8 @@ int render(const Options& o) {
     std::cout << firewall::render_nft_table(rs);
     return 0;
   }
-  std::cout << firewall::render_iptables(rs, Family::V4) << firewall::render_iptables(rs, Family::V6);
+  std::cout << firewall::render_ipsets(rs) << firewall::render_iptables(rs, Family::V4)
+            << firewall::render_iptables(rs, Family::V6);
   for (const auto& h : firewall::iptables_hooks(rs))
     std::cout << "# jump: -t " << h.table << " -I " << h.builtin << " -j " << h.chain << "\n";
   return 0;
@@ -58,16 +59,16 @@ int remove(const Options& o) {
 // Exit status: 0 applied and in sync, 1 not applied, 2 drift.
 int status(const Options& o) {
   const auto config = load(o);
-  if (config.firewall.backend != common::FirewallBackend::Nft)
-    throw std::runtime_error("firewall status: only the nft backend reports status (use iptables -L -v)");
-  const auto st = firewall::read_status(firewall::build_ruleset(config));
+  const auto st = firewall::read_status(firewall::build_ruleset(config), config.firewall.backend);
   if (o.json) {
     nlohmann::json j{{"applied", st.applied}, {"drift", st.drift}, {"rules", nlohmann::json::array()}};
     for (const auto& c : st.counters)
       j["rules"].push_back({{"chain", c.chain}, {"name", c.name}, {"packets", c.packets}, {"bytes", c.bytes}});
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "table inet dnsfence: " << (st.applied ? "applied" : "not applied") << "\n";
+    const bool nft = config.firewall.backend == common::FirewallBackend::Nft;
+    std::cout << (nft ? "table inet dnsfence: " : "DNSFENCE-* chains and dnsfence-* ipsets: ")
+              << (st.applied ? "applied" : "not applied") << "\n";
     for (const auto& c : st.counters)
       if (!c.name.empty()) std::cout << "  " << c.chain << "/" << c.name << ": " << c.packets << " packets\n";
     for (const auto& d : st.drift) std::cout << "drift: " << d << "\n";
@@ -77,14 +78,15 @@ int status(const Options& o) {
 }
 
 int allow(const Options& o, const std::string& action) {
-  load(o);  // validates the file even though only the kernel's sets change
+  const auto config = load(o);  // also validates the file, though only the kernel's sets change
+  const auto backend = config.firewall.backend;
   if (action == "list") {
-    for (const auto& e : firewall::list_allowlist()) std::cout << e << "\n";
+    for (const auto& e : firewall::list_allowlist(backend)) std::cout << e << "\n";
     return 0;
   }
   auto p = common::Prefix::parse(o.address);
   if (!p) throw std::runtime_error("firewall allow: " + p.error());
-  firewall::change_allowlist(*p, action == "add");
+  firewall::change_allowlist(*p, action == "add", backend);
   return 0;
 }
 
@@ -111,7 +113,8 @@ void add_firewall_command(CLI::App& root, int& exit_code) {
   auto* s = sub(*fw, "status", "applied ruleset, counters, drift (exit 0 in sync, 1 absent, 2 drift)", *o);
   s->add_flag("--json", o->json, "machine-readable output");
   s->callback([o, &exit_code] { exit_code = status(*o); });
-  auto* al = fw->add_subcommand("allow", "change the allowlist sets in place (not persisted: edit [allowlist])");
+  auto* al = fw->add_subcommand(
+      "allow", "change the allowlist sets (nft) or ipsets (iptables) in place (not persisted: edit [allowlist])");
   al->require_subcommand(1);
   for (const char* action : {"add", "del"}) {
     auto* a = sub(*al, action, action == std::string("add") ? "add ADDR[/LEN]" : "delete ADDR[/LEN]", *o);

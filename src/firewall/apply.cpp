@@ -5,10 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "firewall/iptables_render.hpp"
@@ -16,8 +14,6 @@
 
 namespace dnsfence::firewall {
 namespace {
-
-using nlohmann::json;
 
 void write_all(int fd, const std::string& text) {
   std::size_t done = 0;
@@ -29,7 +25,7 @@ void write_all(int fd, const std::string& text) {
 }
 
 int run_quiet(const std::vector<std::string>& argv) {
-  std::vector<std::string> cmd{"sh", "-c", "exec \"$@\" 2>/dev/null", "sh"};
+  std::vector<std::string> cmd{"sh", "-c", "exec \"$@\" >/dev/null 2>&1", "sh"};
   cmd.insert(cmd.end(), argv.begin(), argv.end());
   return run_program(cmd);
 }
@@ -62,6 +58,69 @@ void remove_policy_route(const PolicyRoute& r) {
   }
 }
 
+// The nft JSON listing of the table, "" when it is not applied.
+std::string list_table() {
+  Nft nft(true);
+  try {
+    return nft.run(std::string("list table inet ") + kTableName);
+  } catch (const std::runtime_error& e) {
+    if (std::string(e.what()).find("No such file") != std::string::npos) return "";
+    throw;
+  }
+}
+
+bool ipset_exists(const std::string& name) {
+  return run_quiet({"ipset", "-n", "list", name}) == 0;
+}
+
+// Each set is filled under a temporary name, then swapped with the live one in one step (or
+// renamed to it the first time): a lookup never sees a half-filled set.
+void apply_ipsets(const Ruleset& rs) {
+  std::string script;
+  for (const auto& s : rs.sets) {
+    const std::string live = ipset_name(s.name);
+    const std::string fresh = live + "-new";
+    if (ipset_exists(fresh)) run_quiet({"ipset", "destroy", fresh});
+    script += render_ipset(s, fresh);
+    if (ipset_exists(live))
+      script.append("swap ").append(fresh).append(" ").append(live).append("\ndestroy ").append(fresh).append("\n");
+    else
+      script.append("rename ").append(fresh).append(" ").append(live).append("\n");
+  }
+  if (run_program({"ipset", "restore"}, script) != 0)
+    throw std::runtime_error("ipset restore: failed (see its message above)");
+}
+
+// Every dnsfence-* ipset (after the chains referring to them are gone).
+void remove_ipsets() {
+  int status = 0;
+  const std::string names = capture_program({"sh", "-c", "exec ipset -n list 2>/dev/null"}, status);
+  std::size_t at = 0;
+  while (at < names.size()) {
+    const auto nl = names.find('\n', at);
+    const std::string name = names.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? names.size() : nl + 1;
+    if (!ipset_model_name(name).empty()) run_quiet({"ipset", "destroy", name});
+  }
+}
+
+Status read_iptables_status(const Ruleset& expected) {
+  Status st;
+  Listing actual;
+  int status = 0;
+  parse_iptables_save(capture_program({"iptables-save", "-c"}, status), Family::V4, actual);
+  parse_iptables_save(capture_program({"ip6tables-save", "-c"}, status), Family::V6, actual);
+  parse_ipset_save(capture_program({"sh", "-c", "exec ipset save 2>/dev/null"}, status), actual);
+  if (actual.chains.empty()) {
+    st.drift.emplace_back("dnsfence's iptables chains are not applied");
+    return st;
+  }
+  st.applied = true;
+  st.counters = actual.counters;
+  compare(expected_iptables(expected), actual, st);
+  return st;
+}
+
 constexpr const char* kAllChains[] = {"forward", "guard", "prerouting", "redirect_dns", "tproxy_dns", "output"};
 
 void remove_iptables() {
@@ -74,9 +133,11 @@ void remove_iptables() {
       for (const char* c : kAllChains) run_quiet({tool, "-w", "-t", table, "-F", iptables_chain(c)});
       for (const char* c : kAllChains) run_quiet({tool, "-w", "-t", table, "-X", iptables_chain(c)});
     }
+  remove_ipsets();
 }
 
 void apply_iptables(const Ruleset& rs) {
+  apply_ipsets(rs);
   const std::pair<const char*, Family> tools[] = {{"iptables", Family::V4}, {"ip6tables", Family::V6}};
   for (const auto& [tool, family] : tools) {
     const std::string restore = std::string(tool) + "-restore";
@@ -87,69 +148,6 @@ void apply_iptables(const Ruleset& rs) {
       if (run_program({tool, "-w", "-t", h.table, "-I", h.builtin, "1", "-j", h.chain}) != 0)
         throw std::runtime_error(std::string(tool) + ": cannot insert the jump to " + h.chain);
     }
-  }
-}
-
-std::string element_text(const json& e) {
-  if (e.is_string()) return e.get<std::string>();
-  if (e.contains("prefix"))
-    return e["prefix"]["addr"].get<std::string>() + "/" + std::to_string(e["prefix"]["len"].get<int>());
-  if (e.contains("range")) return e["range"][0].get<std::string>() + "-" + e["range"][1].get<std::string>();
-  if (e.contains("elem")) return element_text(e["elem"]["val"]);
-  return e.dump();
-}
-
-json list_table() {
-  Nft nft(true);
-  try {
-    return json::parse(nft.run(std::string("list table inet ") + kTableName));
-  } catch (const std::runtime_error& e) {
-    if (std::string(e.what()).find("No such file") != std::string::npos) return nullptr;
-    throw;
-  }
-}
-
-void compare(const Ruleset& expected, const json& listing, Status& st) {
-  std::map<std::string, std::vector<std::string>> chains;
-  std::map<std::string, std::vector<std::string>> sets;
-  for (const auto& item : listing["nftables"]) {
-    if (item.contains("chain")) chains[item["chain"]["name"]];
-    if (item.contains("set")) {
-      auto& elems = sets[item["set"]["name"]];
-      for (const auto& e : item["set"].value("elem", json::array())) elems.push_back(element_text(e));
-    }
-    if (!item.contains("rule")) continue;
-    const auto& r = item["rule"];
-    RuleCounter c{r["chain"], r.value("comment", ""), 0, 0};
-    for (const auto& x : r["expr"])
-      if (x.contains("counter")) c.packets = x["counter"]["packets"], c.bytes = x["counter"]["bytes"];
-    chains[c.chain].push_back(c.name);
-    st.counters.push_back(c);
-  }
-  for (const auto& c : expected.chains) {
-    std::vector<std::string> names;
-    names.reserve(c.rules.size());
-    for (const auto& r : c.rules) names.push_back(r.name);
-    if (!chains.contains(c.name))
-      st.drift.push_back("chain " + c.name + " is missing");
-    else if (chains[c.name] != names)
-      st.drift.push_back("chain " + c.name + ": rules differ from the configuration");
-    chains.erase(c.name);
-  }
-  for (const auto& [name, rules] : chains) st.drift.push_back("chain " + name + " is not in the configuration");
-  for (const auto& s : expected.sets) {
-    std::vector<std::string> want;
-    want.reserve(s.elements.size());
-    for (const auto& p : s.elements) want.push_back(nft_element(p));
-    const auto have = sets.find(s.name);
-    if (have == sets.end()) {
-      st.drift.push_back("set " + s.name + " is missing");
-      continue;
-    }
-    // The kernel lists an interval set's elements in ascending order, not in the file's order.
-    std::ranges::sort(want);
-    std::ranges::sort(have->second);
-    if (have->second != want) st.drift.push_back("set " + s.name + ": elements differ from the configuration");
   }
 }
 
@@ -195,34 +193,85 @@ void remove_ruleset(common::FirewallBackend backend, const PolicyRoute& route) {
   remove_policy_route(route);
 }
 
-Status read_status(const Ruleset& expected) {
+Status read_status(const Ruleset& expected, common::FirewallBackend backend) {
+  if (backend == common::FirewallBackend::Iptables) return read_iptables_status(expected);
   Status st;
-  const json listing = list_table();
-  if (listing.is_null()) {
-    st.drift.push_back("table inet dnsfence is not applied");
+  const std::string listing = list_table();
+  if (listing.empty()) {
+    st.drift.emplace_back("table inet dnsfence is not applied");
     return st;
   }
   st.applied = true;
-  compare(expected, listing, st);
+  const Listing actual = parse_nft_listing(listing);
+  st.counters = actual.counters;
+  compare(expected_nft(expected), actual, st);
   return st;
 }
 
-void change_allowlist(const common::Prefix& p, bool add) {
-  const std::string set = p.network().is_v4() ? "allow_v4" : "allow_v6";
+void change_allowlist(const common::Prefix& p, bool add, common::FirewallBackend backend) {
+  const std::string set = allowlist_set(p);
+  if (backend == common::FirewallBackend::Iptables) {
+    const std::string name = ipset_name(set);
+    if (!ipset_exists(name)) throw std::runtime_error("ipset " + name + " does not exist: run firewall apply first");
+    std::vector<std::string> argv{"ipset", add ? "add" : "del", name, nft_element(p)};
+    if (add) argv.emplace_back("-exist");
+    if (run_program(argv) != 0) throw std::runtime_error("ipset " + argv[1] + " " + name + ": failed");
+    return;
+  }
   Nft nft;
   nft.run(std::string(add ? "add" : "delete") + " element inet " + kTableName + " " + set + " { " + nft_element(p) +
           " }");
 }
 
-std::vector<std::string> list_allowlist() {
-  std::vector<std::string> out;
-  for (const char* set : {"allow_v4", "allow_v6"}) {
-    Nft nft(true);
-    const json j = json::parse(nft.run(std::string("list set inet ") + kTableName + " " + set));
-    for (const auto& item : j["nftables"])
-      if (item.contains("set"))
-        for (const auto& e : item["set"].value("elem", json::array())) out.push_back(element_text(e));
+std::vector<std::string> list_allowlist(common::FirewallBackend backend) {
+  Listing l;
+  for (const char* set : kAllowlistSets) {
+    if (backend == common::FirewallBackend::Iptables) {
+      int status = 0;
+      const std::string text = capture_program({"ipset", "save", ipset_name(set)}, status);
+      if (status != 0) throw std::runtime_error("ipset save " + ipset_name(set) + ": failed");
+      parse_ipset_save(text, l);
+    } else {
+      Nft nft(true);
+      const auto part = parse_nft_listing(nft.run(std::string("list set inet ") + kTableName + " " + set));
+      l.sets.insert(part.sets.begin(), part.sets.end());
+    }
   }
+  std::vector<std::string> out;
+  for (const char* set : kAllowlistSets)
+    for (const auto& e : l.sets[set]) out.push_back(e);
+  return out;
+}
+
+std::string capture_program(const std::vector<std::string>& argv, int& status) {
+  int fds[2];
+  status = 127;
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "";
+  const pid_t pid = ::fork();
+  if (pid < 0) return "";
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[65536];
+  for (ssize_t n = 0; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    else if (errno != EINTR)
+      break;
+  }
+  ::close(fds[0]);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+  }
+  status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
   return out;
 }
 

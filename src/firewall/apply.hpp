@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "firewall/model.hpp"
+#include "firewall/status.hpp"
 
 struct nft_ctx;  // libnftables
 
@@ -29,36 +30,27 @@ class Nft {
   ::nft_ctx* ctx_;
 };
 
-/// Replaces table inet dnsfence (or the DNSFENCE-* chains) atomically and sets up or removes the
+/// Replaces table inet dnsfence (or the dnsfence-* ipsets, each swapped in whole, then the DNSFENCE-*
+/// chains, one commit per table) atomically and sets up or removes the
 /// tproxy policy routing. Idempotent.
 void apply_ruleset(const Ruleset& rs, common::FirewallBackend backend);
-/// Deletes exactly dnsfence's table (or chains and jumps) and policy routing for `route`. Idempotent.
+/// Deletes exactly dnsfence's table (or chains, jumps and ipsets) and policy routing for `route`. Idempotent.
 void remove_ruleset(common::FirewallBackend backend, const PolicyRoute& route);
 
-struct RuleCounter {
-  std::string chain;
-  std::string name;
-  std::uint64_t packets = 0;
-  std::uint64_t bytes = 0;
-};
+/// Reads dnsfence's table (nft) or chains and ipsets (iptables) and compares them with
+/// `expected`. Throws on tool errors other than "not applied".
+Status read_status(const Ruleset& expected, common::FirewallBackend backend);
 
-struct Status {
-  bool applied = false;
-  std::vector<RuleCounter> counters;
-  std::vector<std::string> drift;  // human-readable differences, empty when in sync
-};
-
-/// Reads table inet dnsfence (nft backend) and compares it with `expected`. Throws on libnftables
-/// errors other than "no such table".
-Status read_status(const Ruleset& expected);
-
-/// Adds or deletes one allowlist element in place (sets allow_v4 / allow_v6); throws if the table
-/// is not applied or the element is refused.
-void change_allowlist(const common::Prefix& p, bool add);
+/// Adds or deletes one allowlist element in place (allowlist_set(p): nft set element or ipset
+/// entry); throws if the ruleset is not applied or the element is refused. Adding an element
+/// already present succeeds.
+void change_allowlist(const common::Prefix& p, bool add, common::FirewallBackend backend);
 /// The allowlist elements currently in the kernel ("198.51.100.53", "10.0.0.0/8").
-std::vector<std::string> list_allowlist();
+std::vector<std::string> list_allowlist(common::FirewallBackend backend);
 
 /// Runs argv (no shell); returns the exit status (127 if it could not be started).
 int run_program(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+/// Runs argv (no shell, stderr passed through); returns its standard output; sets `status`.
+std::string capture_program(const std::vector<std::string>& argv, int& status);
 
 }  // namespace dnsfence::firewall

@@ -1,8 +1,12 @@
 #include "firewall/iptables_render.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cstdio>
 #include <map>
+
+#include "firewall/nft_render.hpp"
 
 namespace dnsfence::firewall {
 namespace {
@@ -41,13 +45,13 @@ std::string target(const Rule& r, Family family) {
   return "";
 }
 
-// The addresses a set match expands to in `family`; {""} when the rule has no such match.
-std::vector<std::string> expand(const Ruleset& rs, const std::string& set, Family family) {
-  if (set.empty()) return {""};
-  std::vector<std::string> out;
-  if (const auto* s = rs.find_set(set); s && s->family == family)
-    for (const auto& p : s->elements) out.push_back(p.to_string());
-  return out;
+// " -m set --match-set NAME DIR", "" without a set; false when the set is of the other family.
+bool set_match(const Ruleset& rs, const std::string& set, const char* dir, Family family, std::string& out) {
+  if (set.empty()) return true;
+  const auto* s = rs.find_set(set);
+  if (s == nullptr || s->family != family) return false;
+  out.append(" -m set --match-set ").append(ipset_name(set)).append(" ").append(dir);
+  return true;
 }
 
 std::string matches(const Rule& r) {
@@ -81,15 +85,10 @@ std::vector<std::string> interfaces(const Rule& r) {
 void render_rule(const Ruleset& rs, const Rule& r, Family family, const std::string& chain, std::string& out) {
   if (r.family != Family::Any && r.family != family) return;
   if (!r.target && (r.verdict == Verdict::Dnat || r.verdict == Verdict::Tproxy)) return;
-  for (const auto& iif : interfaces(r))
-    for (const auto& src : expand(rs, r.saddr_set, family))
-      for (const auto& dst : expand(rs, r.daddr_set, family)) {
-        out.append("-A ").append(chain).append(iif);
-        if (!src.empty()) out.append(" -s ").append(src);
-        if (!dst.empty()) out.append(" -d ").append(dst);
-        out += matches(r);
-        out += " -m comment --comment \"" + r.name + "\" " + target(r, family) + "\n";
-      }
+  std::string sets;
+  if (!set_match(rs, r.saddr_set, "src", family, sets) || !set_match(rs, r.daddr_set, "dst", family, sets)) return;
+  const std::string tail = matches(r) + " -m comment --comment \"" + r.name + "\" " + target(r, family) + "\n";
+  for (const auto& iif : interfaces(r)) out.append("-A ").append(chain).append(iif).append(sets).append(tail);
 }
 
 }  // namespace
@@ -97,6 +96,37 @@ void render_rule(const Ruleset& rs, const Rule& r, Family family, const std::str
 std::string iptables_chain(const std::string& name) {
   std::string out = "DNSFENCE-";
   for (const char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string ipset_name(const std::string& set) {
+  std::string out = "dnsfence-" + set;
+  std::ranges::replace(out, '_', '-');
+  return out;
+}
+
+std::string ipset_model_name(std::string_view ipset) {
+  constexpr std::string_view kPrefix = "dnsfence-";
+  if (!ipset.starts_with(kPrefix)) return "";
+  std::string out(ipset.substr(kPrefix.size()));
+  std::ranges::replace(out, '-', '_');
+  return out;
+}
+
+std::string render_ipset(const AddressSet& s, const std::string& as) {
+  const std::size_t n = s.elements.size();
+  std::string out = "create " + as + (s.interval ? " hash:net" : " hash:ip") + " family " +
+                    (s.family == Family::V4 ? "inet" : "inet6") + " hashsize " +
+                    std::to_string(std::bit_ceil(std::max<std::size_t>(n / 2, 1024))) + " maxelem " +
+                    std::to_string(std::max<std::size_t>(2 * n, 65536)) + "\n";
+  out.reserve(out.size() + n * (as.size() + 24));
+  for (const auto& p : s.elements) out.append("add ").append(as).append(" ").append(nft_element(p)).append("\n");
+  return out;
+}
+
+std::string render_ipsets(const Ruleset& rs) {
+  std::string out = "# dnsfence ipset restore input\n";
+  for (const auto& s : rs.sets) out += render_ipset(s, ipset_name(s.name));
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "firewall/model.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -19,15 +20,43 @@ const char* proto_name(Proto p) {
 constexpr Family kFamilies[] = {Family::V4, Family::V6};
 constexpr Proto kProtos[] = {Proto::Udp, Proto::Tcp};
 
+// Sorted, without duplicates and without prefixes inside another one: nft refuses overlapping
+// intervals, and the kernel's listing then matches the model element for element (status).
+std::vector<Prefix> normalized(std::vector<Prefix> in) {
+  std::ranges::sort(in, [](const Prefix& a, const Prefix& b) {
+    return a.network() != b.network() ? a.network() < b.network() : a.length() < b.length();
+  });
+  std::vector<Prefix> out;
+  out.reserve(in.size());
+  for (const auto& p : in)
+    if (out.empty() || !out.back().contains(p.network())) out.push_back(p);
+  return out;
+}
+
 AddressSet make_set(const std::string& base, Family f, const std::vector<Prefix>& from) {
   AddressSet s{base + "_" + suffix(f), f, {}};
   for (const auto& p : from)
     if (family_of(p) == f) s.elements.push_back(p);
+  s.elements = normalized(std::move(s.elements));
   return s;
 }
 
 void add_sets(Ruleset& rs, const std::string& base, const std::vector<Prefix>& from) {
   for (const Family f : kFamilies) rs.sets.push_back(make_set(base, f, from));
+}
+
+// The allowlist can hold 100,000s of resolvers: single addresses go to hash sets (fast to load,
+// no interval tree, no auto-merge rewriting the operator's list), prefixes to interval sets.
+void add_allowlist_sets(Ruleset& rs, const std::vector<Prefix>& from) {
+  std::vector<Prefix> hosts;
+  std::vector<Prefix> nets;
+  for (const auto& p : from) (is_host(p) ? hosts : nets).push_back(p);
+  for (const Family f : kFamilies) {
+    auto s = make_set("allow", f, hosts);
+    s.interval = false;
+    rs.sets.push_back(std::move(s));
+  }
+  add_sets(rs, "allow_net", nets);
 }
 
 // A base chain that sends VPN clients' packets to `target`: by input interface, else by source
@@ -54,12 +83,13 @@ Chain dispatch(const std::string& name, Hook hook, ChainKind kind, const Firewal
 
 // Exempts allowlisted resolvers on `ports` (a return to the base chain, whose policy accepts).
 void add_allow_rules(Chain& c, const std::vector<std::uint16_t>& ports, const std::string& prefix) {
-  for (const Family f : kFamilies)
-    for (const Proto p : kProtos)
-      c.rules.push_back({.name = prefix + suffix(f) + "-" + proto_name(p),
-                         .daddr_set = std::string("allow_") + suffix(f),
-                         .proto = p,
-                         .dports = ports});
+  for (const bool net : {false, true})
+    for (const Family f : kFamilies)
+      for (const Proto p : kProtos)
+        c.rules.push_back({.name = prefix + (net ? "net-" : "") + suffix(f) + "-" + proto_name(p),
+                           .daddr_set = std::string(net ? "allow_net_" : "allow_") + suffix(f),
+                           .proto = p,
+                           .dports = ports});
 }
 
 void add_reject(Chain& c, const std::string& name, std::uint16_t port, bool reject, const std::string& daddr_set = "",
@@ -165,7 +195,7 @@ Ruleset build_server(const common::Config& config) {
     throw ConfigError(config.source + ": firewall.profile = \"server\" needs firewall.interfaces or firewall.sources");
   Ruleset rs;
   add_sets(rs, "clients", fw.sources);
-  add_sets(rs, "allow", config.allowlist);
+  add_allowlist_sets(rs, config.allowlist);
   const bool has_doh = !fw.doh_addresses_file.empty();
   if (has_doh) {
     std::filesystem::path file = fw.doh_addresses_file;
@@ -220,6 +250,14 @@ const AddressSet* Ruleset::find_set(const std::string& name) const {
 
 Family family_of(const Prefix& p) {
   return p.network().is_v4() ? Family::V4 : Family::V6;
+}
+
+bool is_host(const Prefix& p) {
+  return p.length() == (p.network().is_v4() ? 32U : 128U);
+}
+
+std::string allowlist_set(const Prefix& p) {
+  return std::string(is_host(p) ? "allow_" : "allow_net_") + (p.network().is_v4() ? "v4" : "v6");
 }
 
 Ruleset build_ruleset(const common::Config& config) {

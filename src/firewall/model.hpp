@@ -23,10 +23,13 @@ enum class Hook : std::uint8_t { None, Prerouting, Forward, Output };
 /// nft chain type / iptables table of a base chain.
 enum class ChainKind : std::uint8_t { Filter, Nat, Mangle };
 
+/// A named set of addresses. `interval` sets hold prefixes (nft `flags interval`, ipset hash:net);
+/// the others hold single addresses only (nft hash set, ipset hash:ip), which load faster.
 struct AddressSet {
   std::string name{};  // e.g. "allow_v4"
   Family family = Family::V4;
   std::vector<common::Prefix> elements{};
+  bool interval = true;
 };
 
 struct Rule {
@@ -81,5 +84,15 @@ std::vector<common::Prefix> load_address_file(const std::string& path);
 
 /// V4 or V6: the family of the prefix's address.
 Family family_of(const common::Prefix& p);
+
+/// True for a /32 or /128 prefix: a single address.
+bool is_host(const common::Prefix& p);
+
+/// The allowlist set that holds `p`: allow_v4 / allow_v6 for single addresses, allow_net_v4 /
+/// allow_net_v6 for prefixes.
+std::string allowlist_set(const common::Prefix& p);
+
+/// Every allowlist set name, in the order the ruleset declares them.
+inline constexpr const char* kAllowlistSets[] = {"allow_v4", "allow_v6", "allow_net_v4", "allow_net_v6"};
 
 }  // namespace dnsfence::firewall

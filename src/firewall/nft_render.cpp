@@ -81,8 +81,8 @@ std::string chain_header(const Chain& c) {
 }
 
 std::string set_text(const AddressSet& s) {
-  std::string out = "\tset " + s.name + " {\n\t\ttype " + (s.family == Family::V4 ? "ipv4_addr" : "ipv6_addr") +
-                    "\n\t\tflags interval\n\t\tauto-merge\n";
+  std::string out = "\tset " + s.name + " {\n\t\ttype " + (s.family == Family::V4 ? "ipv4_addr" : "ipv6_addr") + "\n" +
+                    (s.interval ? "\t\tflags interval\n" : "");
   if (!s.elements.empty()) {
     out += "\t\telements = { ";
     for (std::size_t i = 0; i < s.elements.size(); ++i) out += (i ? ", " : "") + nft_element(s.elements[i]);
@@ -94,8 +94,7 @@ std::string set_text(const AddressSet& s) {
 }  // namespace
 
 std::string nft_element(const common::Prefix& p) {
-  const bool host = p.length() == (p.network().is_v4() ? 32U : 128U);
-  return host ? p.network().to_string() : p.to_string();
+  return is_host(p) ? p.network().to_string() : p.to_string();
 }
 
 std::string render_nft_table(const Ruleset& rs) {

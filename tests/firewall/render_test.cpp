@@ -31,7 +31,7 @@ void check_golden(const std::string& path, const std::string& actual) {
 }
 
 std::string iptables_text(const Ruleset& rs) {
-  std::string out = render_iptables(rs, Family::V4) + render_iptables(rs, Family::V6);
+  std::string out = render_ipsets(rs) + render_iptables(rs, Family::V4) + render_iptables(rs, Family::V6);
   for (const auto& h : iptables_hooks(rs))
     out += "# jump: -t " + h.table + " -I " + h.builtin + " -j " + h.chain + "\n";
   return out;
@@ -97,6 +97,35 @@ TEST(FirewallModel, ApplyScriptReplacesTheTableInOneTransaction) {
   const std::string script = render_nft_apply(rs);
   EXPECT_EQ(script.rfind("add table inet dnsfence\ndelete table inet dnsfence\ntable inet dnsfence {\n", 0), 0U);
   EXPECT_EQ(render_nft_remove(), "add table inet dnsfence\ndelete table inet dnsfence\n");
+}
+
+std::vector<std::string> elements(const Ruleset& rs, const std::string& set) {
+  std::vector<std::string> out;
+  for (const auto& p : rs.find_set(set)->elements) out.push_back(nft_element(p));
+  return out;
+}
+
+TEST(FirewallModel, AllowlistSplitsAddressesFromPrefixesWithoutOverlaps) {
+  const auto rs = build_ruleset(common::parse_config(R"([allowlist]
+addresses = ["10.1.0.0/16", "198.51.100.53", "10.0.0.0/8", "198.51.100.53", "192.0.2.0/24", "2001:db8::53",
+             "2001:db8:1::/48", "2001:db8::/32", "10.0.0.1"]
+[firewall]
+mode = "block"
+interfaces = ["wg0"]
+)",
+                                                     "t.toml"));
+  using V = std::vector<std::string>;
+  EXPECT_EQ(elements(rs, "allow_v4"), (V{"10.0.0.1", "198.51.100.53"}));       // sorted, no duplicate
+  EXPECT_EQ(elements(rs, "allow_net_v4"), (V{"10.0.0.0/8", "192.0.2.0/24"}));  // 10.1.0.0/16 is inside /8
+  EXPECT_EQ(elements(rs, "allow_v6"), (V{"2001:db8::53"}));
+  EXPECT_EQ(elements(rs, "allow_net_v6"), (V{"2001:db8::/32"}));
+  EXPECT_FALSE(rs.find_set("allow_v4")->interval);
+  EXPECT_TRUE(rs.find_set("allow_net_v4")->interval);
+  EXPECT_EQ(allowlist_set(*common::Prefix::parse("2001:db8::1")), "allow_v6");
+  EXPECT_EQ(allowlist_set(*common::Prefix::parse("10.0.0.0/8")), "allow_net_v4");
+  const std::string nft = render_nft_table(rs);
+  EXPECT_NE(nft.find("set allow_v4 {\n\t\ttype ipv4_addr\n\t\telements"), std::string::npos) << nft;
+  EXPECT_EQ(nft.find("auto-merge"), std::string::npos);
 }
 
 }  // namespace

@@ -1,18 +1,19 @@
+# shellcheck shell=bash
 # Shared topology for the firewall end-to-end scenarios (sourced by run.sh).
 #
-#   dff-cli  tun0 10.8.0.2 fd00:8::2  ---  vpn0 10.8.0.1 fd00:8::1   dff-srv (VPN server: the rules,
+#   dfw-cli  tun0 10.8.0.2 fd00:8::2  ---  vpn0 10.8.0.1 fd00:8::1   dfw-srv (VPN server: the rules,
 #            lan0 10.77.0.2 ----------+                                the "proxy" unbound on
 #                                     |    leak0 192.0.2.1 2001:db8:2::1    10.8.0.1 / fd00:8::1 :53,
-#   dff-leak 192.0.2.53 2001:db8:2::53, 10.77.0.1 (lan)  ----------+    or transparent on :5300)
-#   dff-allow 198.51.100.53 2001:db8:53::53  ---  allow0 198.51.100.1 2001:db8:53::1
+#   dfw-leak 192.0.2.53 2001:db8:2::53, 10.77.0.1 (lan)  ----------+    or transparent on :5300)
+#   dfw-allow 198.51.100.53 2001:db8:53::53  ---  allow0 198.51.100.1 2001:db8:53::1
 #
 # Each resolver answers every name under test. with its own address: proxy 10.99.0.1, leak
 # 10.99.0.2, allow 10.99.0.3, and logs every query it receives.
 set -euo pipefail
 
-NS=(dff-cli dff-srv dff-leak dff-allow)
+NS=(dfw-cli dfw-srv dfw-leak dfw-allow)
 PIDS=()
-WORK=$(mktemp -d /tmp/dff-e2e.XXXXXX)
+WORK=$(mktemp -d /tmp/dfw-e2e.XXXXXX)
 
 teardown() {
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
@@ -39,25 +40,25 @@ setup_topology() {
     in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
       net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   done
-  link dff-cli tun0 dff-srv vpn0
-  link dff-srv leak0 dff-leak eth0
-  link dff-srv allow0 dff-allow eth0
-  link dff-cli lan0 dff-leak lan0
-  addr dff-cli tun0 10.8.0.2/24; addr dff-cli tun0 fd00:8::2/64 6
-  addr dff-cli lan0 10.77.0.2/24
-  addr dff-srv vpn0 10.8.0.1/24; addr dff-srv vpn0 fd00:8::1/64 6
-  addr dff-srv leak0 192.0.2.1/24; addr dff-srv leak0 2001:db8:2::1/64 6
-  addr dff-srv allow0 198.51.100.1/24; addr dff-srv allow0 2001:db8:53::1/64 6
-  addr dff-leak eth0 192.0.2.53/24; addr dff-leak eth0 2001:db8:2::53/64 6
-  addr dff-leak lan0 10.77.0.1/24
-  addr dff-allow eth0 198.51.100.53/24; addr dff-allow eth0 2001:db8:53::53/64 6
-  in_ns dff-cli ip route add default via 10.8.0.1
-  in_ns dff-cli ip -6 route add default via fd00:8::1
-  in_ns dff-leak ip route add default via 192.0.2.1
-  in_ns dff-leak ip -6 route add default via 2001:db8:2::1
-  in_ns dff-allow ip route add default via 198.51.100.1
-  in_ns dff-allow ip -6 route add default via 2001:db8:53::1
-  in_ns dff-srv sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  link dfw-cli tun0 dfw-srv vpn0
+  link dfw-srv leak0 dfw-leak eth0
+  link dfw-srv allow0 dfw-allow eth0
+  link dfw-cli lan0 dfw-leak lan0
+  addr dfw-cli tun0 10.8.0.2/24; addr dfw-cli tun0 fd00:8::2/64 6
+  addr dfw-cli lan0 10.77.0.2/24
+  addr dfw-srv vpn0 10.8.0.1/24; addr dfw-srv vpn0 fd00:8::1/64 6
+  addr dfw-srv leak0 192.0.2.1/24; addr dfw-srv leak0 2001:db8:2::1/64 6
+  addr dfw-srv allow0 198.51.100.1/24; addr dfw-srv allow0 2001:db8:53::1/64 6
+  addr dfw-leak eth0 192.0.2.53/24; addr dfw-leak eth0 2001:db8:2::53/64 6
+  addr dfw-leak lan0 10.77.0.1/24
+  addr dfw-allow eth0 198.51.100.53/24; addr dfw-allow eth0 2001:db8:53::53/64 6
+  in_ns dfw-cli ip route add default via 10.8.0.1
+  in_ns dfw-cli ip -6 route add default via fd00:8::1
+  in_ns dfw-leak ip route add default via 192.0.2.1
+  in_ns dfw-leak ip -6 route add default via 2001:db8:2::1
+  in_ns dfw-allow ip route add default via 198.51.100.1
+  in_ns dfw-allow ip -6 route add default via 2001:db8:53::1
+  in_ns dfw-srv sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
 # start_unbound NAME NS ANSWER EXTRA_CONFIG...: a resolver logging every query; waits until it answers.
@@ -121,11 +122,11 @@ logged() { grep -q "$2" "$WORK/$1/log" 2>/dev/null; }  # logged RESOLVER NAME
 expect_answer() {  # expect_answer WHAT EXPECTED SERVER NAME [kdig options]
   local what=$1 want=$2 server=$3 name=$4; shift 4
   local got
-  got=$(query dff-cli "$server" "$name" "$@")
+  got=$(query dfw-cli "$server" "$name" "$@")
   [ "$got" = "$want" ] || fail "$what: answer '$got', expected '$want'"
 }
 
 counter() {  # counter CHAIN NAME: packets counted by a dnsfence rule, from `firewall status --json`
-  in_ns dff-srv "$DNSFENCE" firewall status --config "$CONF" --json |
+  in_ns dfw-srv "$DNSFENCE" firewall status --config "$CONF" --json |
     python3 -c "import json,sys; print(sum(r['packets'] for r in json.load(sys.stdin)['rules'] if r['chain']=='$1' and r['name']=='$2'))"
 }

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Firewall end-to-end scenarios with real packets: kdig in dff-cli, through dff-srv running
-# `dnsfence firewall`, to unbound resolvers in dff-leak / dff-allow (and the "proxy" in dff-srv).
+# Firewall end-to-end scenarios with real packets: kdig in dfw-cli, through dfw-srv running
+# `dnsfence firewall`, to unbound resolvers in dfw-leak / dfw-allow (and the "proxy" in dfw-srv).
 # Usage: run.sh DNSFENCE_BINARY SCENARIO   (block, redirect, failclosed, tproxy, client, lifecycle,
-#        iptables). Needs root; exits 77 (skipped) otherwise. Tears down on every exit.
+#        iptables, encrypted, doh, reject, tproxy_serve, iptables_modes). Needs root; exits 77
+#        (skipped) otherwise. Tears down on every exit.
 set -euo pipefail
 DNSFENCE=$(realpath "$1")
 SCENARIO=$2
 [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root"; exit 77; }
 cd "$(dirname "$0")"
+# shellcheck source=lib.sh
 source ./lib.sh
-[ -n "${DFF_KEEP:-}" ] || trap teardown EXIT  # DFF_KEEP=1: leave it up to debug
+[ -n "${DFW_KEEP:-}" ] || trap teardown EXIT  # DFW_KEEP=1: leave it up to debug
 CONF=$WORK/dnsfence.toml
 
-write_config() {  # write_config MODE [BACKEND]
+# write_config MODE [BACKEND]; $SERVE_EXTRA / $FW_EXTRA: more lines for [serve] / [firewall].
+write_config() {
   cat >"$CONF" <<CONF
 [serve]
 listen = ["10.8.0.1:53", "[fd00:8::1]:53"]
 tproxy_listen = ["0.0.0.0:5300", "[::]:5300"]
-upstreams = ["10.8.0.1"]
+upstreams = ["${UPSTREAM:-10.8.0.1}"]
+${SERVE_EXTRA:-}
 [allowlist]
 addresses = ["198.51.100.53", "2001:db8:53::53"]
 [firewall]
@@ -27,16 +31,37 @@ interfaces = ["vpn0"]
 sources = ["10.8.0.0/24", "fd00:8::/64"]
 tproxy_mark = 0x1
 tproxy_table = 100
+${FW_EXTRA:-}
 CONF
 }
 
-fw() { in_ns dff-srv "$DNSFENCE" firewall "$@" --config "$CONF"; }
+transport() { if [ "$1" = tcp ]; then echo +tcp; else echo +notcp; fi; }  # kdig option for udp|tcp
 
-start_resolvers() {  # the leak resolver (also on 853 and the client's LAN) and the allowlisted one
-  start_unbound leak dff-leak 10.99.0.2 "interface: 192.0.2.53" "interface: 2001:db8:2::53" \
-    "interface: 192.0.2.53@853" "interface: 10.77.0.1"
-  start_unbound allow dff-allow 10.99.0.3 "interface: 198.51.100.53" "interface: 2001:db8:53::53" \
-    "interface: 198.51.100.53@853"
+fw() { in_ns dfw-srv "$DNSFENCE" firewall "$@" --config "$CONF"; }
+
+# The leak resolver (also on the client's LAN) and the allowlisted one, both also on 853 and 443
+# (plain DNS standing in for DoT/DoQ/DoH: the firewall decides by address and port).
+start_resolvers() {
+  start_unbound leak dfw-leak 10.99.0.2 "interface: 192.0.2.53" "interface: 2001:db8:2::53" \
+    "interface: 192.0.2.53@853" "interface: 2001:db8:2::53@853" "interface: 192.0.2.53@443" \
+    "interface: 2001:db8:2::53@443" "interface: 10.77.0.1" "https-port: 4443"
+  start_unbound allow dfw-allow 10.99.0.3 "interface: 198.51.100.53" "interface: 2001:db8:53::53" \
+    "interface: 198.51.100.53@853" "interface: 2001:db8:53::53@853" "interface: 198.51.100.53@443" \
+    "interface: 2001:db8:53::53@443" "https-port: 4443"
+}
+
+LEAK=(192.0.2.53 2001:db8:2::53)
+ALLOW=(198.51.100.53 2001:db8:53::53)
+
+expect_probe() {  # expect_probe WHAT OUTCOME PORT ADDRESS...: udp and tcp to each ADDRESS:PORT
+  local what=$1 want=$2 port=$3; shift 3
+  for server in "$@"; do
+    for t in udp tcp; do
+      local got; got=$(in_ns dfw-cli python3 "$PWD/probe.py" $t "$server" "$port")
+      [ "${got%% *}" = "$want" ] || fail "$what: $t $server:$port $got, expected $want"
+    done
+  done
+  pass "$what: udp/tcp to $* port $port $want"
 }
 
 # Every family x transport to the leak resolver: `expect` answers, logged nowhere but `where`.
@@ -45,7 +70,7 @@ each_path() {  # each_path TAG EXPECTED_ANSWER RESOLVER_THAT_MUST_LOG_OR_NONE
   for server in 192.0.2.53 2001:db8:2::53; do
     for t in udp tcp; do
       local name="$tag-$t-${server//[:.]/-}-$RANDOM.test."
-      expect_answer "$tag $t to $server" "$want" "$server" "$name" $([ $t = tcp ] && echo +tcp)
+      expect_answer "$tag $t to $server" "$want" "$server" "$name" "$(transport "$t")"
       logged leak "$name" && fail "$tag: $name leaked to the leak resolver"
       if [ "$where" != none ]; then logged "$where" "$name" || fail "$tag: $name not in $where's log"; fi
       pass "$tag $t $server -> '${want:-no answer}'"
@@ -56,7 +81,7 @@ each_path() {  # each_path TAG EXPECTED_ANSWER RESOLVER_THAT_MUST_LOG_OR_NONE
 allowlisted() {
   for server in 198.51.100.53 2001:db8:53::53; do
     for t in udp tcp; do
-      expect_answer "allowlisted $t $server" 10.99.0.3 "$server" "allow-$t-$RANDOM.test." $([ $t = tcp ] && echo +tcp)
+      expect_answer "allowlisted $t $server" 10.99.0.3 "$server" "allow-$t-$RANDOM.test." "$(transport "$t")"
     done
   done
   pass "allowlisted resolver reachable over v4/v6 udp/tcp"
@@ -78,7 +103,7 @@ scenario_block() {
   pass "block counters and 853 (DoT port) blocking"
 }
 
-start_proxy() { start_unbound proxy dff-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"; }
+start_proxy() { start_unbound proxy dfw-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"; }
 
 scenario_redirect() {
   write_config redirect
@@ -105,11 +130,12 @@ scenario_failclosed() {
   start_proxy
   fw apply
   expect_answer "proxy up" 10.99.0.1 192.0.2.53 "up-$RANDOM.test."
+  # shellcheck disable=SC2154  # PID_proxy is set by start_unbound
   stop_pid "$PID_proxy"
   for server in 192.0.2.53 2001:db8:2::53; do
     for t in udp tcp; do
       local name="down-$t-$RANDOM.test."
-      expect_answer "proxy down $t $server" "" "$server" "$name" $([ $t = tcp ] && echo +tcp)
+      expect_answer "proxy down $t $server" "" "$server" "$name" "$(transport "$t")"
       for r in leak allow proxy; do logged $r "$name" && fail "fail-closed: $name reached $r"; done
     done
   done
@@ -119,84 +145,92 @@ scenario_failclosed() {
 scenario_tproxy() {
   write_config tproxy
   start_resolvers
-  start_unbound proxy dff-srv 10.99.0.1 "interface: 0.0.0.0@5300" "interface: ::@5300" "ip-transparent: yes" \
+  start_unbound proxy dfw-srv 10.99.0.1 "interface: 0.0.0.0@5300" "interface: ::@5300" "ip-transparent: yes" \
     "interface-automatic: yes" "interface-automatic-ports: \"5300\""
   fw apply
-  in_ns dff-srv ip rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v4) missing"
-  in_ns dff-srv ip -6 rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v6) missing"
+  in_ns dfw-srv ip rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v4) missing"
+  in_ns dfw-srv ip -6 rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v6) missing"
   # unbound stands in for `dnsfence serve`: over TCP the accepted transparent socket answers from
   # the original address; over UDP it answers from port 5300, which kdig rightly ignores. So UDP
   # asserts delivery to the proxy (its log) and that nothing reached the leak resolver.
   for server in 192.0.2.53 2001:db8:2::53; do
     local name="tproxy-udp-$RANDOM.test."
-    query dff-cli "$server" "$name" >/dev/null
+    query dfw-cli "$server" "$name" >/dev/null
     wait_for "$name in the proxy's log" logged proxy "$name"
     logged leak "$name" && fail "tproxy: $name leaked"
     expect_answer "tproxy tcp $server" 10.99.0.1 "$server" "tproxy-tcp-$RANDOM.test." +tcp
     pass "tproxy $server: udp delivered to the transparent listener, tcp answered by it"
   done
   [ "$(counter tproxy_dns tproxied-v6-udp)" -ge 1 ] || fail "tproxied-v6-udp counter"
+  # shellcheck disable=SC2154  # PID_proxy is set by start_unbound
   stop_pid "$PID_proxy"
   for server in 192.0.2.53 2001:db8:2::53; do
     for t in udp tcp; do
       local name="tproxy-down-$t-$RANDOM.test."
-      expect_answer "tproxy, proxy down, $t $server" "" "$server" "$name" $([ $t = tcp ] && echo +tcp)
+      expect_answer "tproxy, proxy down, $t $server" "" "$server" "$name" "$(transport "$t")"
       for r in leak allow proxy; do logged $r "$name" && fail "tproxy fail-closed: $name reached $r"; done
     done
   done
   [ "$(counter guard blocked-dns-udp)" -ge 2 ] || fail "guard did not catch the untproxied queries"
   pass "tproxy, proxy down: the guard rejects, nothing reaches any resolver"
   fw remove
-  in_ns dff-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
-  in_ns dff-srv ip -6 route show table 100 | grep -q . && fail "v6 local route left after remove"
+  in_ns dfw-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
+  in_ns dfw-srv ip -6 route show table 100 | grep -q . && fail "v6 local route left after remove"
   pass "tproxy policy routing created and removed with the table"
 }
 
-scenario_client() {
-  start_resolvers
-  start_proxy
+# client_guard BACKEND: the client profile, with the resolvers up and the VPN's resolver answering
+# 10.99.0.1 on 10.8.0.1 and fd00:8::1.
+client_guard() {
   cat >"$CONF" <<CONF
 [firewall]
+backend = "$1"
 profile = "client"
 tunnel = "tun0"
 resolvers = ["10.8.0.1", "fd00:8::1"]
 CONF
   expect_answer "baseline LAN resolver (Type 1 path)" 10.99.0.2 10.77.0.1 "baseline-$RANDOM.test."
-  in_ns dff-cli "$DNSFENCE" firewall apply --config "$CONF"
+  in_ns dfw-cli "$DNSFENCE" firewall apply --config "$CONF"
   for t in udp tcp; do
-    local opt; opt=$([ $t = tcp ] && echo +tcp || true)
-    expect_answer "VPN resolver v4 $t" 10.99.0.1 10.8.0.1 "vpn-$t-$RANDOM.test." $opt
-    expect_answer "VPN resolver v6 $t" 10.99.0.1 fd00:8::1 "vpn6-$t-$RANDOM.test." $opt
+    local opt; opt=$(transport "$t")
+    expect_answer "VPN resolver v4 $t" 10.99.0.1 10.8.0.1 "vpn-$t-$RANDOM.test." "$opt"
+    expect_answer "VPN resolver v6 $t" 10.99.0.1 fd00:8::1 "vpn6-$t-$RANDOM.test." "$opt"
     for server in 10.77.0.1 192.0.2.53 2001:db8:2::53; do
       local name="type1-$t-$RANDOM.test."
-      expect_answer "client guard $t $server" "" "$server" "$name" $opt
+      expect_answer "client guard $t $server" "" "$server" "$name" "$opt"
       logged leak "$name" && fail "client guard: $name reached the leak resolver"
     done
   done
-  in_ns dff-cli "$DNSFENCE" firewall remove --config "$CONF"
-  pass "client guard: DNS only through tun0 to the VPN's resolvers"
+  in_ns dfw-cli "$DNSFENCE" firewall remove --config "$CONF"
+  pass "client guard ($1): DNS only through tun0 to the VPN's resolvers"
 }
 
-listing() { in_ns dff-srv nft -a list table inet dnsfence | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; }
+scenario_client() {
+  start_resolvers
+  start_proxy
+  client_guard nft
+}
+
+listing() { in_ns dfw-srv nft -a list table inet dnsfence | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'; }
 
 scenario_lifecycle() {
   write_config redirect
-  in_ns dff-srv nft -f - <<<'table inet operator { chain operator_forward { type filter hook forward priority 0; counter comment "operator rule"; }; }'
+  in_ns dfw-srv nft -f - <<<'table inet operator { chain operator_forward { type filter hook forward priority 0; counter comment "operator rule"; }; }'
   fw apply
   local first; first=$(listing | sed -E 's/# handle [0-9]+//')
   fw apply
   [ "$first" = "$(listing | sed -E 's/# handle [0-9]+//')" ] || fail "second apply changed the ruleset"
   fw status >/dev/null || fail "status after apply is not in sync"
   pass "idempotent re-apply"
-  in_ns dff-srv nft flush chain inet dnsfence guard
+  in_ns dfw-srv nft flush chain inet dnsfence guard
   set +e; out=$(fw status); rc=$?; set -e
-  [ $rc -eq 2 ] && grep -q "chain guard" <<<"$out" || fail "drift not detected (exit $rc): $out"
+  if [ $rc -ne 2 ] || ! grep -q "chain guard" <<<"$out"; then fail "drift not detected (exit $rc): $out"; fi
   fw apply
   fw status >/dev/null || fail "re-apply did not repair the drift"
   pass "drift detected and repaired"
   fw remove
-  in_ns dff-srv nft list table inet dnsfence >/dev/null 2>&1 && fail "table still present after remove"
-  in_ns dff-srv nft list chain inet operator operator_forward | grep -q "operator rule" || fail "operator's table touched"
+  in_ns dfw-srv nft list table inet dnsfence >/dev/null 2>&1 && fail "table still present after remove"
+  in_ns dfw-srv nft list chain inet operator operator_forward | grep -q "operator rule" || fail "operator's table touched"
   fw remove
   pass "remove deletes exactly table inet dnsfence (idempotent), the operator's table is untouched"
 }
@@ -207,13 +241,156 @@ scenario_iptables() {
   start_proxy
   fw apply
   fw apply
-  [ "$(in_ns dff-srv iptables -t nat -S PREROUTING | grep -c DNSFENCE)" -eq 1 ] || fail "jump inserted twice"
+  [ "$(in_ns dfw-srv iptables -t nat -S PREROUTING | grep -c DNSFENCE)" -eq 1 ] || fail "jump inserted twice"
   each_path iptables-redirect 10.99.0.1 proxy
   allowlisted
+  expect_probe "iptables: 853" refused 853 "${LEAK[@]}"
+  expect_probe "iptables: 853 allowlisted" answered 853 "${ALLOW[@]}"
+  fw status >/dev/null || fail "iptables status after apply is not in sync"
+  [ "$(counter redirect_dns redirected-v6-udp)" -ge 1 ] || fail "iptables redirected-v6-udp counter"
+  fw allow add 2001:db8:2::53
+  fw allow add 192.0.2.0/24
+  fw allow list | grep -qx 2001:db8:2::53 || fail "allow list does not show 2001:db8:2::53"
+  in_ns dfw-srv ipset list dnsfence-allow-net-v4 | grep -qx 192.0.2.0/24 || fail "prefix not in the hash:net ipset"
+  for server in "${LEAK[@]}"; do
+    expect_answer "iptables: after allow add $server" 10.99.0.2 "$server" "ipt-allowed-$RANDOM.test."
+  done
+  set +e; fw status >/dev/null; rc=$?; set -e
+  [ $rc -eq 2 ] || fail "iptables status after allow add: exit $rc, expected 2 (drift)"
+  fw allow del 2001:db8:2::53
+  fw allow del 192.0.2.0/24
+  expect_answer "iptables: after allow del" 10.99.0.1 2001:db8:2::53 "ipt-again-$RANDOM.test."
+  fw status >/dev/null || fail "iptables status after allow del is not in sync"
+  pass "iptables: allow add/del/list in place through ipset, status and drift"
+  in_ns dfw-srv iptables -t filter -F DNSFENCE-GUARD
+  set +e; out=$(fw status); rc=$?; set -e
+  if [ $rc -ne 2 ] || ! grep -q "chain guard" <<<"$out"; then fail "iptables drift not detected (exit $rc): $out"; fi
   fw remove
-  in_ns dff-srv iptables-save | grep -q DNSFENCE && fail "iptables chains left after remove"
-  in_ns dff-srv ip6tables-save | grep -q DNSFENCE && fail "ip6tables chains left after remove"
-  pass "iptables backend: redirect v4/v6 udp/tcp, allowlist, idempotent apply, clean removal"
+  in_ns dfw-srv iptables-save | grep -q DNSFENCE && fail "iptables chains left after remove"
+  in_ns dfw-srv ip6tables-save | grep -q DNSFENCE && fail "ip6tables chains left after remove"
+  in_ns dfw-srv ipset -n list | grep -q dnsfence && fail "ipsets left after remove"
+  set +e; fw status >/dev/null; rc=$?; set -e
+  [ $rc -eq 1 ] || fail "iptables status after remove: exit $rc, expected 1"
+  pass "iptables backend: redirect v4/v6 udp/tcp, allowlist, 853, idempotent apply, clean removal"
+}
+
+# The other modes and the client profile with the iptables backend.
+scenario_iptables_modes() {
+  write_config block iptables
+  start_resolvers
+  fw apply
+  each_path iptables-block "" none
+  allowlisted
+  fw status >/dev/null || fail "iptables block: status not in sync"
+  fw remove
+  pass "iptables block mode: v4/v6 udp/tcp rejected, allowlist reachable"
+  UPSTREAM=127.0.0.1:5391 SERVE_EXTRA=$'mode = "tproxy"\nworkers = 1\nuser = "nobody"\nmetrics = "127.0.0.1:9153"' \
+    write_config tproxy iptables
+  start_unbound proxy dfw-srv 10.99.0.1 "interface: 127.0.0.1@5391"
+  fw apply
+  ip netns exec dfw-srv "$DNSFENCE" serve --config "$CONF" >"$WORK/serve.log" 2>&1 &
+  PIDS+=($!)
+  local serve=$!
+  wait_for "serve's metrics" in_ns dfw-srv curl -sf http://127.0.0.1:9153/metrics -o /dev/null
+  each_path iptables-tproxy 10.99.0.1 proxy
+  [ "$(counter tproxy_dns tproxied-v6-udp)" -ge 1 ] || fail "iptables tproxied-v6-udp counter"
+  fw status >/dev/null || fail "iptables tproxy: status not in sync"
+  fw remove
+  in_ns dfw-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
+  pass "iptables tproxy mode with dnsfence serve: v4/v6 udp/tcp answered, removed cleanly"
+  stop_pid "$serve"
+  start_unbound vpn dfw-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"
+  client_guard iptables
+}
+
+# DoT and DoQ (udp/tcp 853): rejected from VPN clients except to the allowlisted resolver.
+scenario_encrypted() {
+  write_config block
+  start_resolvers
+  expect_probe "baseline (no rules)" answered 853 "${LEAK[@]}"
+  fw apply
+  expect_probe "853 to a non-allowlisted resolver" refused 853 "${LEAK[@]}"
+  expect_probe "853 to the allowlisted resolver" answered 853 "${ALLOW[@]}"
+  for c in blocked-dot-udp blocked-dot-tcp; do [ "$(counter guard $c)" -ge 2 ] || fail "$c counter"; done
+  [ "$(counter guard allowed-v6-tcp)" -ge 1 ] || fail "allowed-v6-tcp counter"
+  FW_EXTRA="block_encrypted = false" write_config block
+  fw apply
+  expect_probe "block_encrypted = false" answered 853 "${LEAK[@]}"
+}
+
+# Known DoH endpoints from doh_addresses_file: udp/tcp 443 rejected to them, other 443 untouched.
+scenario_doh() {
+  printf '# DoH endpoints\n192.0.2.53\n2001:db8:2::53  # v6\n' >"$WORK/doh.txt"
+  FW_EXTRA='doh_addresses_file = "doh.txt"' write_config block
+  start_resolvers
+  expect_probe "baseline (no rules)" answered 443 "${LEAK[@]}"
+  fw apply
+  expect_probe "443 to a listed DoH endpoint" refused 443 "${LEAK[@]}"
+  expect_probe "443 to an address not in the file" answered 443 "${ALLOW[@]}"
+  for c in blocked-doh-udp-v4 blocked-doh-tcp-v4 blocked-doh-udp-v6 blocked-doh-tcp-v6; do
+    [ "$(counter guard $c)" -ge 1 ] || fail "$c counter"
+  done
+}
+
+# kdig_timed NS SERVER [kdig options]: "ELAPSED_MS OUTPUT" of one query with a 1 s timeout.
+kdig_timed() {
+  local ns=$1 server=$2; shift 2
+  local start=${EPOCHREALTIME/./} out
+  out=$(in_ns "$ns" kdig @"$server" "reject-$RANDOM.test." A +timeout=1 +retry=0 "$@" 2>&1 || true)
+  echo "$(((${EPOCHREALTIME/./} - start) / 1000)) $(tr '\n' ' ' <<<"$out")"
+}
+
+# Block mode's action: reject fails the client at once (TCP reset; ICMP port unreachable, which a
+# connected UDP socket such as glibc's stub or probe.py sees; kdig's UDP socket ignores ICMP and
+# waits for its timeout either way); drop leaves every client waiting for its timeout.
+scenario_reject() {
+  write_config block
+  start_resolvers
+  fw apply
+  for server in "${LEAK[@]}"; do
+    local r; r=$(kdig_timed dfw-cli "$server" +tcp)
+    if [ "${r%% *}" -ge 500 ] || ! grep -q "can't connect" <<<"$r"; then fail "reject tcp $server: $r"; fi
+    pass "reject tcp $server: kdig fails in ${r%% *} ms: can't connect (reset)"
+    r=$(in_ns dfw-cli python3 "$PWD/probe.py" udp "$server" 53 2)
+    [[ $r == "refused 0."* ]] || fail "reject udp $server: $r, expected refused within 1 s"
+    pass "reject udp $server: ICMP port unreachable, $r s"
+  done
+  FW_EXTRA="reject = false" write_config block
+  fw apply
+  for server in "${LEAK[@]}"; do
+    for t in udp tcp; do
+      local r; r=$(kdig_timed dfw-cli "$server" "$(transport "$t")")
+      if [ "${r%% *}" -lt 1000 ] || ! grep -q "timeout" <<<"$r"; then fail "drop $t $server: $r"; fi
+      pass "drop $t $server: kdig times out after ${r%% *} ms"
+    done
+  done
+  expect_probe "drop" timeout 53 "${LEAK[@]}"
+}
+
+# tproxy mode with the real `dnsfence serve` (tproxy_listen :5300) behind `dnsfence firewall`: every
+# family x transport is answered by serve's upstream, and kdig accepts a UDP answer only from the
+# address it asked, so each answer proves the reply came from the original destination.
+scenario_tproxy_serve() {
+  UPSTREAM=127.0.0.1:5391 SERVE_EXTRA=$'mode = "tproxy"
+workers = 1
+user = "nobody"
+metrics = "127.0.0.1:9153"' \
+    write_config tproxy
+  start_resolvers
+  start_unbound proxy dfw-srv 10.99.0.1 "interface: 127.0.0.1@5391"
+  fw apply
+  ip netns exec dfw-srv "$DNSFENCE" serve --config "$CONF" >"$WORK/serve.log" 2>&1 &
+  PIDS+=($!)
+  local serve=$!
+  wait_for "serve's metrics" in_ns dfw-srv curl -sf http://127.0.0.1:9153/metrics -o /dev/null
+  each_path tproxy-serve 10.99.0.1 proxy
+  allowlisted  # serve passes the allowlist through to the resolver asked
+  [ "$(counter tproxy_dns tproxied-v6-tcp)" -ge 1 ] || fail "tproxied-v6-tcp counter"
+  in_ns dfw-srv curl -s http://127.0.0.1:9153/metrics | grep -q 'action="pass",destination="allowlisted"' ||
+    fail "serve did not count the allowlisted queries as passed"
+  stop_pid "$serve"
+  expect_answer "serve stopped" "" 192.0.2.53 "serve-down-$RANDOM.test."
+  pass "tproxy + dnsfence serve: v4/v6 udp/tcp answered from the original address; fail-closed"
 }
 
 setup_topology
