@@ -35,6 +35,7 @@ Wire wire_from(const std::string& s) {
   if (s == "udp") return Wire::Udp;
   if (s == "tcp") return Wire::Tcp;
   if (s == "dot") return Wire::Dot;
+  if (s == "doq") return Wire::Doq;
   throw std::runtime_error("unknown wire \"" + s + "\"");
 }
 
@@ -55,6 +56,7 @@ Observation observation(const json& j) {
   o.wire = wire_from(j.value("wire", "udp"));
   o.is_response = j.value("response", false);
   o.qname = j.value("qname", "");
+  o.qtype = j.value("qtype", std::uint16_t{0});
   o.id = j.value("id", 0);
   o.rcode = j.value("rcode", 0);
   o.answers = j.value("answers", std::vector<std::string>{});
@@ -103,6 +105,7 @@ ProbeResult probe(const json& j) {
   p.name = j.at("name").get<std::string>();
   p.kind = kind_from(j.value("kind", "system"));
   if (j.contains("target") && !j["target"].is_null()) p.target = ip(j["target"]);
+  p.qtype = j.value("qtype", std::uint16_t{0});
   p.answered = j.value("answered", false);
   p.rcode = j.value("rcode", 0);
   p.answers = j.value("answers", std::vector<std::string>{});
@@ -114,6 +117,7 @@ json probe_json(const ProbeResult& p) {
   return {{"name", p.name},
           {"kind", probe_kind_name(p.kind)},
           {"target", p.target ? json(p.target->to_string()) : json(nullptr)},
+          {"qtype", p.qtype},
           {"answered", p.answered},
           {"rcode", p.rcode},
           {"answers", p.answers},
@@ -131,6 +135,7 @@ json observation_to_json(const Observation& o) {
           {"wire", wire_name(o.wire)},
           {"response", o.is_response},
           {"qname", o.qname},
+          {"qtype", o.qtype},
           {"id", o.id},
           {"rcode", o.rcode},
           {"answers", o.answers}};
