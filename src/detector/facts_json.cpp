@@ -1,5 +1,6 @@
 #include "detector/facts_json.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dnsfence::detector {
@@ -217,6 +218,24 @@ json report_to_json(const Report& r) {
                              {"facts", f.facts}});
   }
   return j;
+}
+
+json report_diff_json(const Report& before, const Report& after) {
+  auto same = [](const Finding& a, const Finding& b) {
+    return a.verdict == b.verdict && a.resolver == b.resolver && a.explanation == b.explanation;
+  };
+  auto only_in = [&](const Report& x, const Report& y) {
+    Report r;
+    for (const auto& f : x.findings) {
+      if (std::ranges::none_of(y.findings, [&](const Finding& g) { return same(f, g); })) r.findings.push_back(f);
+    }
+    return report_to_json(r)["findings"];
+  };
+  return {{"previous_overall", verdict_name(before.overall)},
+          {"overall", verdict_name(after.overall)},
+          {"exit_code", exit_code(after.overall)},
+          {"added", only_in(after, before)},
+          {"removed", only_in(before, after)}};
 }
 
 }  // namespace dnsfence::detector
