@@ -378,12 +378,15 @@ void classify_encrypted(const Context& c, std::vector<Finding>& out) {
     seen.emplace_back(x, inside);
     const std::string what = o.wire == Wire::Dot ? "DNS over TLS (TCP 853)" : "DNS over QUIC (UDP 853)";
     const std::string xs = x.to_string();
-    std::string why = "An encrypted DNS connection, " + what + ", to " + xs;
-    why += inside ? " travelled inside the tunnel, but " + xs +
-                        " is neither the VPN's resolver nor one you chose (--trusted): it reads every name you "
-                        "look up."
-                  : " left on " + o.ifname + ", outside the tunnel: " + xs +
-                        " reads every name once decrypted and sees your real address.";
+    std::string why = "An encrypted DNS connection, ";
+    why.append(what).append(", to ").append(xs);
+    if (inside) {
+      why.append(" travelled inside the tunnel, but ").append(xs);
+      why += " is neither the VPN's resolver nor one you chose (--trusted): it reads every name you look up.";
+    } else {
+      why.append(" left on ").append(o.ifname).append(", outside the tunnel: ").append(xs);
+      why += " reads every name once decrypted and sees your real address.";
+    }
     std::vector<Observation> evidence;
     for (const auto& e : c.f.observations) {
       if (encrypted(e) && (e.is_response ? e.src.ip() : e.dst.ip()) == x && c.in_tunnel(e) == inside)
