@@ -120,4 +120,5 @@ leaktest unguarded
 [[ $rc == 1 ]] || fail "run 3: exit code $rc, want 1"
 [[ $(verdicts "$work/unguarded.json" 10.95.1.1) == "LEAK-TYPE1" ]] ||
   fail "run 3, 10.95.1.1: $(verdicts "$work/unguarded.json" 10.95.1.1)"
+lan_saw_probes || fail "run 3: the LAN resolver logged no probe (so runs 1 and 2 proved nothing)"
 echo "PASS: a client DNAT guard and the client profile read as OK with evidence; without them, LEAK-TYPE1"
