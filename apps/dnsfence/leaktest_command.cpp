@@ -32,6 +32,7 @@ struct Options {
   std::string pcap, html, record, replay;
   bool json = false, watch = false;
   int system_ms = 3000, direct_ms = 1500;
+  int watch_runs = 0, watch_timeout_s = 0;
 };
 
 std::vector<det::IpAddress> addresses(const std::vector<std::string>& texts, const char* option) {
@@ -93,36 +94,47 @@ nlohmann::json json_report(const det::Report& r, const det::Facts& f) {
 
 volatile std::sig_atomic_t g_stop = 0;  // the only way a signal handler may talk to the loop
 
-int watch_loop(const Options& o, const det::RunOptions& r, det::Report last) {
-  std::signal(SIGINT, [](int) { g_stop = 1; });
-  std::signal(SIGTERM, [](int) { g_stop = 1; });
-  auto watcher = det::make_linux_watcher({o.resolv_conf, "/run/systemd/resolve/resolv.conf", "/var/lib/dhcp/x"});
-  while (g_stop == 0) {
-    const std::string what = watcher->wait(1000ms, 500ms);
-    if (what.empty()) continue;
-    const det::Facts f = gather_once(o, r);
-    det::Report now = report_once(o, f);
-    const std::string diff = det::report_diff(last, now);
-    if (!diff.empty()) {
-      if (o.json) {
-        std::cout << json_report(now, f).dump() << "\n";
-      } else {
-        std::cout << "changed (" << what << "):\n" << diff;
-      }
-      std::cout << std::flush;
-    }
-    last = std::move(now);
+// One re-run's output: only what changed. Text: a header naming the trigger, then the diff.
+// JSON: one line per re-run (JSON Lines, as the first report under --watch).
+void print_rerun(const Options& o, const det::Rerun& r) {
+  if (o.json) {
+    nlohmann::json j = det::report_diff_json(*r.before, *r.after);
+    j["rerun"] = r.number;
+    j["trigger"] = r.trigger;
+    std::cout << j.dump() << "\n";
+  } else {
+    const std::string diff = det::report_diff(*r.before, *r.after);
+    std::cout << "--- re-run " << r.number << " after a change of " << r.trigger << "\n"
+              << (diff.empty() ? "no verdict changed\n" : diff);
   }
-  return det::exit_code(last.overall);
+  std::cout << std::flush;
 }
 
 int run(const Options& o) {
   const det::RunOptions r = run_options(o);
+  const bool watching = o.watch && o.replay.empty();
+  // Subscribed before the first run: a change made while it runs, or right after it printed, is
+  // never missed.
+  std::unique_ptr<det::ChangeWatcher> watcher;
+  if (watching) watcher = det::make_linux_watcher(det::resolver_configuration_paths(o.resolv_conf));
   const det::Facts f = gather_once(o, r);
   det::Report rep = report_once(o, f);
-  std::cout << (o.json ? json_report(rep, f).dump(2) + "\n" : det::report_text(rep, f)) << std::flush;
-  if (o.watch && o.replay.empty()) return watch_loop(o, r, std::move(rep));
-  return det::exit_code(rep.overall);
+  if (o.json) {
+    std::cout << (watching ? json_report(rep, f).dump() : json_report(rep, f).dump(2)) << "\n";
+  } else {
+    std::cout << det::report_text(rep, f);
+  }
+  std::cout << std::flush;
+  if (!watching) return det::exit_code(rep.overall);
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  det::WatchLimits limits;
+  limits.runs = o.watch_runs;
+  limits.timeout = std::chrono::seconds(o.watch_timeout_s);
+  const det::Report last = det::watch(
+      *watcher, std::move(rep), [&] { return report_once(o, gather_once(o, r)); },
+      [&](const det::Rerun& x) { print_rerun(o, x); }, limits, [] { return g_stop != 0; });
+  return det::exit_code(last.overall);
 }
 
 }  // namespace
@@ -148,7 +160,15 @@ void add_leaktest_command(CLI::App& root, int& exit_code) {
   cmd->add_option("--facts", o->replay, "Classify facts saved by --record instead of testing this machine")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", o->json, "Print the report as JSON");
-  cmd->add_flag("--watch", o->watch, "Re-run when routes, links or resolver configuration change; print changes");
+  auto* watch = cmd->add_flag("--watch", o->watch,
+                              "Re-run when routes, links, addresses or resolver configuration change; print only "
+                              "what changed");
+  cmd->add_option("--watch-runs", o->watch_runs, "With --watch: stop after this many re-runs (0: never)")
+      ->check(CLI::Range(0, 1000000))
+      ->needs(watch);
+  cmd->add_option("--watch-timeout", o->watch_timeout_s, "With --watch: stop after this many seconds (0: never)")
+      ->check(CLI::Range(0, 31536000))
+      ->needs(watch);
   cmd->add_option("--system-timeout", o->system_ms, "Bound on getaddrinfo, ms")
       ->check(CLI::Range(100, 30000))
       ->capture_default_str();

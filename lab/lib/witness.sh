@@ -18,7 +18,7 @@
 WITNESS_ZONES=("$PROBE_ZONE" "bank.$PROBE_ZONE" "dissident-news.$PROBE_ZONE")
 declare -A WITNESS_ADDR=([$PROBE_ZONE]=$AUTH_ADDR [bank.$PROBE_ZONE]=$AUTH_ADDR_BANK
   [dissident-news.$PROBE_ZONE]=$AUTH_ADDR_NEWS)
-WITNESS_PROBES_PER_RUN=40   # leaktest asks for ~10; scenario 11 uses 31 of the lab's run
+WITNESS_PROBES_PER_RUN=40   # leaktest asks 1 + 4 per probed resolver + 1 per --public (<= 22 here); scenario 11 uses 31
 
 witness_api() { echo "http://${WITNESS_ADDR[${1:-$PROBE_ZONE}]}:$WITNESS_API_PORT"; }
 witness_pname() { local z=${1%."$PROBE_ZONE"}; [ "$z" = "$PROBE_ZONE" ] && z=leak; echo "witness-${z%%.*}"; }

@@ -41,7 +41,9 @@ std::unique_ptr<PacketSource> make_pcap_source(std::string device, std::string p
 
 /// Decodes one frame of link type `dlt` (DLT_LINUX_SLL2, DLT_LINUX_SLL, DLT_EN10MB or DLT_RAW):
 /// IPv4/IPv6, UDP/TCP, ports 53 (a DNS message, over TCP with its length prefix) or 853 (a DoT
-/// connection attempt, SYN only). Absent for anything else or a payload that does not parse.
+/// connection attempt: TCP SYN only; a DoQ connection attempt: a UDP datagram holding a QUIC
+/// Initial long header, v1, v2 or a draft version). Absent for anything else or a payload that does
+/// not parse.
 /// `ifname` is left empty: the caller names the interface.
 std::optional<Observation> decode_frame(int dlt, std::span<const std::uint8_t> frame, double time);
 

@@ -19,6 +19,11 @@ bool is_refusal(const std::string& error) {
          error.find("Network is unreachable") != std::string::npos;
 }
 
+// DoT (TCP 853) or DoQ (UDP 853): a flow whose names cannot be read.
+bool encrypted(const Observation& o) {
+  return o.wire == Wire::Dot || o.wire == Wire::Doq;
+}
+
 bool is_loopback(const IpAddress& a) {
   if (a.is_v4()) return a.bytes()[0] == 127;
   const auto& b = a.bytes();
@@ -79,7 +84,7 @@ struct Traffic {
 Traffic traffic_for(const Context& c, const IpAddress& x) {
   Traffic t{x, {}, {}, {}, {}, {}};
   for (const auto& o : c.f.observations) {
-    if (o.wire == Wire::Dot || c.local(o) || !c.is_probe(o)) continue;
+    if (encrypted(o) || c.local(o) || !c.is_probe(o)) continue;
     if (!o.is_response && o.dst.ip() == x) {
       (c.in_tunnel(o) ? t.queries_inside : t.queries_outside).push_back(o);
       t.names.insert(normalize_name(o.qname));
@@ -100,7 +105,7 @@ std::vector<IpAddress> destinations(const Context& c) {
     if (!is_loopback(a) && !contains(out, a)) out.push_back(a);
   };
   for (const auto& o : c.f.observations) {
-    if (!o.is_response && o.wire != Wire::Dot && !c.local(o) && c.is_probe(o)) add(o.dst.ip());
+    if (!o.is_response && !encrypted(o) && !c.local(o) && c.is_probe(o)) add(o.dst.ip());
   }
   for (const auto& r : c.f.inventory.resolvers) add(r.address);
   for (const auto& p : c.f.probes) {
@@ -125,7 +130,8 @@ std::string route_text(const Context& c, const IpAddress& x) {
 Finding finding(Verdict v, const Context& c, const Traffic& t, std::string why) {
   Finding f{v, t.address, std::move(why), t.all(), names_of(t), {route_text(c, t.address)}};
   for (const ProbeResult* p : t.direct) {
-    f.facts.push_back(std::string(probe_kind_name(p->kind)) + " probe " + p->name + ": " +
+    const std::string type = p->qtype != 0 ? " " + qtype_name(p->qtype) : "";
+    f.facts.push_back(std::string(probe_kind_name(p->kind)) + type + " probe " + p->name + ": " +
                       (p->answered ? "answered, rcode " + std::to_string(p->rcode) : "no answer (" + p->error + ")"));
   }
   return f;
@@ -230,9 +236,44 @@ void classify_public(const Context& c, const Traffic& t, std::vector<Finding>& o
   out.push_back(std::move(f));
 }
 
+// A client-side redirect (a DNAT in the output hook, or a local guard that rewrites DNS): the probe
+// names addressed to X were captured only as queries to a VPN (or trusted) resolver inside the
+// tunnel, and some of X's probes were answered. X itself never received a packet. Returns those
+// queries and the VPN resolver's responses to them, oldest first; empty when that is not the case.
+std::vector<Observation> redirected_to_vpn(const Context& c, const Traffic& t) {
+  std::set<std::string> names;
+  for (const ProbeResult* p : t.direct) names.insert(normalize_name(p->name));
+  const bool any_answered = std::ranges::any_of(t.direct, [](const ProbeResult* p) { return p->answered; });
+  std::vector<Observation> seen;
+  for (const auto& o : c.f.observations) {
+    if (encrypted(o) || c.local(o) || !names.contains(normalize_name(o.qname))) continue;
+    const IpAddress& peer = o.is_response ? o.src.ip() : o.dst.ip();
+    const bool safe = c.in_tunnel(o) && (contains(c.vpn, peer) || contains(c.f.trusted, peer));
+    if (!safe) return {};  // one of X's names went elsewhere: not a clean redirect
+    seen.push_back(o);
+  }
+  const bool queried = std::ranges::any_of(seen, [](const Observation& o) { return !o.is_response; });
+  if (!any_answered || !queried) return {};
+  std::ranges::sort(seen, {}, &Observation::time);
+  return seen;
+}
+
 void classify_silent(const Context& c, const Traffic& t, bool known, std::vector<Finding>& out) {
   const std::string x = t.address.to_string();
   if (!c.f.capture_ok) return;  // the run-wide finding already says why nothing was seen
+  if (auto redirected = redirected_to_vpn(c, t); !redirected.empty() && c.f.inventory.tunnel) {
+    const std::string to = redirected.front().dst.ip().to_string();
+    Finding f = finding(Verdict::Ok, c, t,
+                        "Queries to " + x + " were redirected on this machine (a local firewall DNAT) to " + to +
+                            ", the VPN's resolver, inside the tunnel: no packet to " + x +
+                            " was seen on any interface, it cannot see your lookups.");
+    for (const auto& o : redirected) {
+      if (!o.is_response) f.probes.push_back(o.qname);
+    }
+    f.evidence = std::move(redirected);
+    out.push_back(std::move(f));
+    return;
+  }
   // Every direct probe was refused by this machine itself (a local firewall rule such as
   // `dnsfence firewall`'s client guard: EPERM or a locally generated ICMP/RST) and the capture saw
   // no packet to it on any interface: nothing left, nothing leaked.
@@ -321,19 +362,44 @@ void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>&
   }
 }
 
-// DNS over TLS cannot be tied to a probe name, but a connection attempt leaving outside the
-// tunnel during the run still shows the user's real address to that resolver.
-void classify_dot(const Context& c, std::vector<Finding>& out) {
+// DNS over TLS (TCP 853) or over QUIC (UDP 853) cannot be tied to a probe name, but the flow
+// itself is evidence: outside the tunnel it shows the user's real address to that resolver (Type
+// 1); inside it, to a resolver that is neither the VPN's nor trusted, that resolver still reads
+// every name once it decrypts them (Type 2).
+void classify_encrypted(const Context& c, std::vector<Finding>& out) {
   if (!c.f.inventory.tunnel) return;
-  std::vector<IpAddress> seen;
+  std::vector<std::pair<IpAddress, bool>> seen;  // (resolver, inside) already reported
   for (const auto& o : c.f.observations) {
-    if (o.wire != Wire::Dot || o.is_response || c.local(o) || c.in_tunnel(o) || contains(seen, o.dst.ip())) continue;
-    seen.push_back(o.dst.ip());
-    const std::string x = o.dst.ip().to_string();
-    std::string why = "An encrypted DNS (DNS over TLS) connection to " + x;
-    why += " left on " + o.ifname + ", outside the tunnel: " + x;
-    why += " cannot read the names but sees your real address.";
-    out.push_back(Finding{Verdict::LeakType1, o.dst.ip(), std::move(why), {o}, {}, {route_text(c, o.dst.ip())}});
+    if (!encrypted(o) || o.is_response || c.local(o)) continue;
+    const IpAddress x = o.dst.ip();
+    const bool inside = c.in_tunnel(o);
+    if (inside && (contains(c.vpn, x) || contains(c.f.trusted, x))) continue;
+    if (std::ranges::find(seen, std::pair{x, inside}) != seen.end()) continue;
+    seen.emplace_back(x, inside);
+    const std::string what = o.wire == Wire::Dot ? "DNS over TLS (TCP 853)" : "DNS over QUIC (UDP 853)";
+    const std::string xs = x.to_string();
+    std::string why = "An encrypted DNS connection, ";
+    why.append(what).append(", to ").append(xs);
+    if (inside) {
+      why.append(" travelled inside the tunnel, but ").append(xs);
+      why += " is neither the VPN's resolver nor one you chose (--trusted): it reads every name you look up.";
+    } else {
+      why.append(" left on ").append(o.ifname).append(", outside the tunnel: ").append(xs);
+      why += " reads every name once decrypted and sees your real address.";
+    }
+    std::vector<Observation> evidence;
+    for (const auto& e : c.f.observations) {
+      if (encrypted(e) && (e.is_response ? e.src.ip() : e.dst.ip()) == x && c.in_tunnel(e) == inside)
+        evidence.push_back(e);
+    }
+    out.push_back(
+        Finding{inside ? Verdict::LeakType2 : Verdict::LeakType1,
+                x,
+                std::move(why),
+                std::move(evidence),
+                {},
+                {route_text(c, x), std::string("flow ") + wire_name(o.wire) + " " + o.src.to_string() + " -> " +
+                                       o.dst.to_string() + " on " + (o.ifname.empty() ? "?" : o.ifname)}});
   }
 }
 
@@ -371,7 +437,7 @@ Report classify(const Facts& facts) {
   const Context c = make_context(facts);
   Report r;
   run_wide(c, r.findings);
-  classify_dot(c, r.findings);
+  classify_encrypted(c, r.findings);
   for (const IpAddress& x : destinations(c)) {
     const Traffic t = traffic_for(c, x);
     const bool known =

@@ -84,13 +84,53 @@ std::uint8_t ip_header(std::uint16_t ethertype, dns::Reader& r, IpAddress& src, 
   return 0;
 }
 
+// RFC 9000 16: a variable-length integer (1, 2, 4 or 8 bytes, length in the top two bits).
+std::uint64_t quic_varint(dns::Reader& r) {
+  const std::uint8_t first = r.u8();
+  std::uint64_t v = first & 0x3f;
+  const std::size_t more = (std::size_t{1} << (first >> 6)) - 1;
+  for (std::size_t i = 0; i < more; ++i) v = (v << 8) | r.u8();
+  return v;
+}
+
+// Is this UDP payload a QUIC Initial packet (RFC 9000 17.2.2, RFC 9369 for v2)? The long header
+// is in the clear even though everything after it is encrypted: form bit, a known version, the
+// version's Initial type, connection ids of at most 20 bytes, and a token and length that fit.
+// A client's Initial datagram is padded to at least 1200 bytes (RFC 9000 14.1).
+bool quic_initial(dns::Bytes payload, bool from_client) {
+  constexpr std::uint32_t kV1 = 1;
+  constexpr std::uint32_t kV2 = 0x6b3343cf;
+  constexpr std::size_t kMinClientDatagram = 1200;
+  if (from_client && payload.size() < kMinClientDatagram) return false;
+  dns::Reader r(payload);
+  const std::uint8_t first = r.u8();
+  const std::uint32_t version = r.u32();
+  if ((first & 0x80) == 0 || !r.ok()) return false;
+  const unsigned type = (first >> 4) & 3U;
+  const bool draft = (version & 0xffffff00U) == 0xff000000U;  // draft-ietf-quic-transport-NN
+  if (!((version == kV1 || draft) && type == 0) && !(version == kV2 && type == 1)) return false;
+  const std::uint8_t dcid = r.u8();
+  r.skip(dcid);
+  const std::uint8_t scid = r.u8();
+  r.skip(scid);
+  if (dcid > 20 || scid > 20) return false;
+  const std::uint64_t token = quic_varint(r);
+  if (!r.ok() || token > r.remaining()) return false;
+  r.skip(static_cast<std::size_t>(token));
+  const std::uint64_t length = quic_varint(r);
+  return r.ok() && length > 0 && length <= r.remaining();
+}
+
 void fill_dns(Observation& o, dns::Bytes payload) {
   auto m = dns::parse(payload);
   if (!m) return;
   o.id = m->header().id;
   o.is_response = m->header().has(dns::flag::QR);
   o.rcode = m->rcode();
-  if (m->question()) o.qname = normalize_name(dns::to_text(payload, m->question()->name));
+  if (m->question()) {
+    o.qname = normalize_name(dns::to_text(payload, m->question()->name));
+    o.qtype = m->question()->qtype;
+  }
   for (const auto& rr : m->records(dns::Section::Answer)) {
     const auto rd = dns::rdata(payload, rr);
     if (rr.type == dns::rrtype::A && rd.size() == 4) o.answers.push_back(v4(rd).to_string());
@@ -111,7 +151,7 @@ std::optional<Observation> decode_frame(int dlt, std::span<const std::uint8_t> f
   const std::size_t l4 = r.position();
   const std::uint16_t sport = r.u16();
   const std::uint16_t dport = r.u16();
-  Observation o{time, link->ifindex, "", {src, sport}, {dst, dport}, Wire::Udp, false, "", 0, 0, {}};
+  Observation o{time, link->ifindex, "", {src, sport}, {dst, dport}, Wire::Udp, false, "", 0, 0, 0, {}};
   std::size_t length = 0;
   if (proto == kProtoUdp) {
     length = r.u16();  // the UDP length bounds the payload: frames may carry padding
@@ -132,7 +172,13 @@ std::optional<Observation> decode_frame(int dlt, std::span<const std::uint8_t> f
     length = r.u16();  // the TCP length prefix; a segment holding less than a message is skipped
   }
   const dns::Bytes payload = r.bytes(length);
-  if (!r.ok() || length == 0 || (sport != 53 && dport != 53)) return std::nullopt;
+  if (!r.ok() || length == 0) return std::nullopt;
+  if (proto == kProtoUdp && (sport == 853 || dport == 853)) {
+    o.wire = Wire::Doq;  // DNS over QUIC: only the Initial packet that opens a connection counts
+    o.is_response = sport == 853;
+    return quic_initial(payload, !o.is_response) ? std::optional(o) : std::nullopt;
+  }
+  if (sport != 53 && dport != 53) return std::nullopt;
   fill_dns(o, payload);
   if (o.qname.empty() && o.id == 0) return std::nullopt;
   return o;

@@ -1,5 +1,6 @@
 #include "detector/facts_json.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dnsfence::detector {
@@ -35,6 +36,7 @@ Wire wire_from(const std::string& s) {
   if (s == "udp") return Wire::Udp;
   if (s == "tcp") return Wire::Tcp;
   if (s == "dot") return Wire::Dot;
+  if (s == "doq") return Wire::Doq;
   throw std::runtime_error("unknown wire \"" + s + "\"");
 }
 
@@ -55,6 +57,7 @@ Observation observation(const json& j) {
   o.wire = wire_from(j.value("wire", "udp"));
   o.is_response = j.value("response", false);
   o.qname = j.value("qname", "");
+  o.qtype = j.value("qtype", std::uint16_t{0});
   o.id = j.value("id", 0);
   o.rcode = j.value("rcode", 0);
   o.answers = j.value("answers", std::vector<std::string>{});
@@ -103,6 +106,7 @@ ProbeResult probe(const json& j) {
   p.name = j.at("name").get<std::string>();
   p.kind = kind_from(j.value("kind", "system"));
   if (j.contains("target") && !j["target"].is_null()) p.target = ip(j["target"]);
+  p.qtype = j.value("qtype", std::uint16_t{0});
   p.answered = j.value("answered", false);
   p.rcode = j.value("rcode", 0);
   p.answers = j.value("answers", std::vector<std::string>{});
@@ -114,6 +118,7 @@ json probe_json(const ProbeResult& p) {
   return {{"name", p.name},
           {"kind", probe_kind_name(p.kind)},
           {"target", p.target ? json(p.target->to_string()) : json(nullptr)},
+          {"qtype", p.qtype},
           {"answered", p.answered},
           {"rcode", p.rcode},
           {"answers", p.answers},
@@ -131,6 +136,7 @@ json observation_to_json(const Observation& o) {
           {"wire", wire_name(o.wire)},
           {"response", o.is_response},
           {"qname", o.qname},
+          {"qtype", o.qtype},
           {"id", o.id},
           {"rcode", o.rcode},
           {"answers", o.answers}};
@@ -212,6 +218,24 @@ json report_to_json(const Report& r) {
                              {"facts", f.facts}});
   }
   return j;
+}
+
+json report_diff_json(const Report& before, const Report& after) {
+  auto same = [](const Finding& a, const Finding& b) {
+    return a.verdict == b.verdict && a.resolver == b.resolver && a.explanation == b.explanation;
+  };
+  auto only_in = [&](const Report& x, const Report& y) {
+    Report r;
+    for (const auto& f : x.findings) {
+      if (std::ranges::none_of(y.findings, [&](const Finding& g) { return same(f, g); })) r.findings.push_back(f);
+    }
+    return report_to_json(r)["findings"];
+  };
+  return {{"previous_overall", verdict_name(before.overall)},
+          {"overall", verdict_name(after.overall)},
+          {"exit_code", exit_code(after.overall)},
+          {"added", only_in(after, before)},
+          {"removed", only_in(before, after)}};
 }
 
 }  // namespace dnsfence::detector

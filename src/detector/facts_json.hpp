@@ -18,5 +18,9 @@ nlohmann::json facts_to_json(const Facts& f);
 nlohmann::json observation_to_json(const Observation& o);
 /// The report: {"overall": "...", "exit_code": n, "findings": [...], "notes": [...]}.
 nlohmann::json report_to_json(const Report& r);
+/// What changed between two reports, for `--watch --json`: {"previous_overall", "overall",
+/// "exit_code", "added": [findings], "removed": [findings]}; a finding is the same when its
+/// verdict, resolver and explanation are.
+nlohmann::json report_diff_json(const Report& before, const Report& after);
 
 }  // namespace dnsfence::detector

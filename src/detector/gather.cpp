@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "detector/probes.hpp"
+#include "dns/types.hpp"
 
 namespace dnsfence::detector {
 namespace {
@@ -53,11 +54,15 @@ ProbePlan plan(const std::vector<IpAddress>& direct, const std::vector<IpAddress
   ProbePlan p;
   std::size_t next = 0;
   p.system_name = names[next++];
+  // A and AAAA separately, each with its own name: a resolver may treat the two differently
+  // (answer one, drop the other), and the witness then shows which one it forwarded.
   for (const auto& a : direct) {
-    p.direct.push_back({names[next++], a, ProbeKind::DirectUdp});
-    p.direct.push_back({names[next++], a, ProbeKind::DirectTcp});
+    for (const ProbeKind k : {ProbeKind::DirectUdp, ProbeKind::DirectTcp}) {
+      for (const std::uint16_t qtype : {dns::rrtype::A, dns::rrtype::AAAA})
+        p.direct.push_back({names[next++], a, k, qtype});
+    }
   }
-  for (const auto& a : publics) p.direct.push_back({names[next++], a, ProbeKind::Public});
+  for (const auto& a : publics) p.direct.push_back({names[next++], a, ProbeKind::Public, dns::rrtype::A});
   return p;
 }
 
@@ -88,7 +93,7 @@ Facts gather(const RunOptions& opt, const Collaborators& with) {
   for (const auto& a : opt.public_resolvers) f.routes.push_back(with.routes->lookup(a, 53, 0));
 
   std::optional<WitnessRun> run;
-  const auto names = probe_names(1 + 2 * direct.size() + opt.public_resolvers.size(), opt, with, run, f);
+  const auto names = probe_names(probe_count(direct.size(), opt.public_resolvers.size()), opt, with, run, f);
   const ProbePlan p = plan(direct, opt.public_resolvers, names);
 
   auto started = with.capture->start();

@@ -36,6 +36,13 @@ struct Collaborators {
   WitnessClient* witness = nullptr;
 };
 
+/// How many unique probe names a run needs: one for getaddrinfo, four per directly probed resolver
+/// (UDP and TCP, A and AAAA), one per --public resolver. A witness must hand out at least as many
+/// (`probes_per_run`).
+constexpr std::size_t probe_count(std::size_t direct, std::size_t publics) noexcept {
+  return 1 + 4 * direct + publics;
+}
+
 /// Gathers the facts for the classifier. Never throws for a failing part (capture, witness,
 /// lookups): each failure is recorded in the facts and becomes INCONCLUSIVE evidence. Every wait
 /// is bounded by the options and listed in Facts::waits.

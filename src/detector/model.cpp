@@ -1,5 +1,7 @@
 #include "detector/model.hpp"
 
+#include <string>
+
 namespace dnsfence::detector {
 
 const char* verdict_name(Verdict v) noexcept {
@@ -46,8 +48,17 @@ const char* wire_name(Wire w) noexcept {
       return "tcp";
     case Wire::Dot:
       return "dot";
+    case Wire::Doq:
+      return "doq";
   }
   return "?";
+}
+
+std::string qtype_name(std::uint16_t qtype) {
+  if (qtype == 0) return "";
+  if (qtype == 1) return "A";
+  if (qtype == 28) return "AAAA";
+  return std::to_string(qtype);
 }
 
 const char* probe_kind_name(ProbeKind k) noexcept {

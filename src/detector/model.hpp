@@ -46,8 +46,9 @@ struct RouteFact {
   std::string error;  // why the lookup failed, "" on success
 };
 
-/// The transport a DNS message was seen on.
-enum class Wire : std::uint8_t { Udp, Tcp, Dot };
+/// The transport a DNS message was seen on: plain DNS over UDP or TCP port 53, or an encrypted flow
+/// on port 853 (DoT: a TCP SYN; DoQ: a QUIC Initial packet), whose content cannot be read.
+enum class Wire : std::uint8_t { Udp, Tcp, Dot, Doq };
 
 /// One DNS packet seen by the capture.
 struct Observation {
@@ -58,7 +59,8 @@ struct Observation {
   SocketAddress dst;
   Wire wire = Wire::Udp;
   bool is_response = false;
-  std::string qname;  // lower case, no trailing dot; "" for DoT or unparsable payloads
+  std::string qname;        // lower case, no trailing dot; "" for DoT/DoQ or unparsable payloads
+  std::uint16_t qtype = 0;  // the question's type (1 A, 28 AAAA); 0 for DoT/DoQ
   std::uint16_t id = 0;
   std::uint16_t rcode = 0;
   std::vector<std::string> answers;  // A/AAAA addresses in the answer section, as text
@@ -77,6 +79,7 @@ struct ProbeResult {
   std::string name;  // the unique probe name, lower case, no trailing dot
   ProbeKind kind = ProbeKind::System;
   std::optional<IpAddress> target;  // the resolver addressed (absent for System)
+  std::uint16_t qtype = 0;          // 1 A or 28 AAAA for direct probes; 0 for System (both)
   bool answered = false;
   std::uint16_t rcode = 0;
   std::vector<std::string> answers;  // A/AAAA addresses received
@@ -135,8 +138,10 @@ struct Report {
 const char* verdict_name(Verdict v) noexcept;
 /// Process exit code for an overall verdict: 0 OK/INTERCEPTED, 1 leak, 2 inconclusive.
 int exit_code(Verdict overall) noexcept;
-/// "udp", "tcp", "dot".
+/// "udp", "tcp", "dot", "doq".
 const char* wire_name(Wire w) noexcept;
+/// "A", "AAAA", or the number; "" for 0.
+std::string qtype_name(std::uint16_t qtype);
 /// "system", "udp", "tcp", "public".
 const char* probe_kind_name(ProbeKind k) noexcept;
 

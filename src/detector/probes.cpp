@@ -58,6 +58,10 @@ void read_answer(ProbeResult& r, dns::Bytes reply, std::uint16_t id) {
       in_addr a{};
       std::memcpy(&a, rd.data(), 4);
       r.answers.push_back(IpAddress::from_v4(a).to_string());
+    } else if (rr.type == dns::rrtype::AAAA && rd.size() == 16) {
+      in6_addr a{};
+      std::memcpy(&a, rd.data(), 16);
+      r.answers.push_back(IpAddress::from_v6(a).to_string());
     }
   }
 }
@@ -94,21 +98,21 @@ std::string make_probe_name(std::string_view zone, std::mt19937_64& rng) {
   return label + "." + normalize_name(zone);
 }
 
-std::vector<std::uint8_t> build_query(std::string_view name, std::uint16_t id) {
+std::vector<std::uint8_t> build_query(std::string_view name, std::uint16_t id, std::uint16_t qtype) {
   auto n = dns::Name::from_text(name);
   if (!n) throw std::invalid_argument("bad probe name \"" + std::string(name) + "\": " + std::string(n.error()));
   std::vector<std::uint8_t> buf(dns::kHeaderSize + dns::kMaxNameLength + 4);
   dns::Writer w(buf);
   dns::write_header(w, dns::Header{id, dns::flag::RD, 1, 0, 0, 0});
   w.bytes(n->wire());
-  w.u16(dns::rrtype::A);
+  w.u16(qtype);
   w.u16(dns::rrclass::IN);
   buf.resize(w.size());
   return buf;
 }
 
 ProbeResult system_probe(const std::string& name, std::chrono::milliseconds timeout) {
-  ProbeResult r{name, ProbeKind::System, std::nullopt, false, 0, {}, ""};
+  ProbeResult r{name, ProbeKind::System, std::nullopt, 0, false, 0, {}, ""};
   auto done = std::make_shared<std::promise<ProbeResult>>();
   auto future = done->get_future();
   std::thread([done, r]() mutable {
@@ -139,13 +143,13 @@ ProbeResult system_probe(const std::string& name, std::chrono::milliseconds time
 }
 
 ProbeResult direct_probe(const std::string& name, const IpAddress& target, ProbeKind kind,
-                         std::chrono::milliseconds timeout, std::uint16_t port) {
-  ProbeResult r{name, kind, target, false, 0, {}, ""};
+                         std::chrono::milliseconds timeout, std::uint16_t port, std::uint16_t qtype) {
+  ProbeResult r{name, kind, target, qtype, false, 0, {}, ""};
   const bool tcp = kind == ProbeKind::DirectTcp;
   const auto deadline = Clock::now() + timeout;
   std::random_device seed;
   const auto id = static_cast<std::uint16_t>(seed());
-  std::vector<std::uint8_t> query = build_query(name, id);
+  std::vector<std::uint8_t> query = build_query(name, id, qtype);
   if (tcp)
     query.insert(query.begin(),
                  {static_cast<std::uint8_t>(query.size() >> 8), static_cast<std::uint8_t>(query.size())});
@@ -179,8 +183,9 @@ std::vector<ProbeResult> run_probes(const ProbePlan& plan, std::chrono::millisec
   running.reserve(1 + plan.direct.size());
   running.push_back(std::async(std::launch::async, [&] { return system_probe(plan.system_name, system_timeout); }));
   for (const auto& d : plan.direct) {
-    running.push_back(std::async(
-        std::launch::async, [&d, direct_timeout] { return direct_probe(d.name, d.target, d.kind, direct_timeout); }));
+    running.push_back(std::async(std::launch::async, [&d, direct_timeout] {
+      return direct_probe(d.name, d.target, d.kind, direct_timeout, 53, d.qtype);
+    }));
   }
   std::vector<ProbeResult> out;
   out.reserve(running.size());

@@ -17,19 +17,20 @@ namespace dnsfence::detector {
 /// "<16 hex digits>.<zone>", lower case, no trailing dot.
 std::string make_probe_name(std::string_view zone, std::mt19937_64& rng);
 
-/// An A query for `name` with RD set and id `id`, in wire form. Throws std::invalid_argument if
-/// `name` is not a valid domain name (control plane).
-std::vector<std::uint8_t> build_query(std::string_view name, std::uint16_t id);
+/// A query of type `qtype` (A by default) for `name` with RD set and id `id`, in wire form. Throws
+/// std::invalid_argument if `name` is not a valid domain name (control plane).
+std::vector<std::uint8_t> build_query(std::string_view name, std::uint16_t id, std::uint16_t qtype = 1);
 
 /// Looks `name` up with getaddrinfo in a helper thread; gives up after `timeout` (the thread is
 /// then left to finish on its own: getaddrinfo cannot be cancelled). NXDOMAIN (EAI_NONAME) is an
 /// answer; a timeout or EAI_AGAIN is not.
 ProbeResult system_probe(const std::string& name, std::chrono::milliseconds timeout);
 
-/// Sends one A query for `name` to `target` port 53 over UDP (DirectUdp, Public) or TCP
-/// (DirectTcp) and waits at most `timeout` for the reply with the same id.
+/// Sends one query of type `qtype` (1 A, 28 AAAA) for `name` to `target` port 53 over UDP
+/// (DirectUdp, Public) or TCP (DirectTcp) and waits at most `timeout` for the reply with the same
+/// id. A and AAAA answers are collected.
 ProbeResult direct_probe(const std::string& name, const IpAddress& target, ProbeKind kind,
-                         std::chrono::milliseconds timeout, std::uint16_t port = 53);
+                         std::chrono::milliseconds timeout, std::uint16_t port = 53, std::uint16_t qtype = 1);
 
 /// What to probe: the names are assigned in order, so the caller can reserve them with a witness.
 struct ProbePlan {
@@ -38,6 +39,7 @@ struct ProbePlan {
     std::string name;
     IpAddress target;
     ProbeKind kind;
+    std::uint16_t qtype = 1;  // 1 A, 28 AAAA
   };
   std::vector<Direct> direct;
 };

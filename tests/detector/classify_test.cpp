@@ -130,19 +130,32 @@ TEST(Classify, QueryOutsideTheTunnelIsTypeOne) {
   EXPECT_EQ(exit_code(r.overall), 1);
 }
 
-TEST(Classify, DotOutsideTheTunnelIsTypeOneInsideItIsNot) {
+TEST(Classify, DotOutsideTheTunnelIsTypeOneInsideToAThirdPartyTypeTwo) {
   Facts f = load_facts("type1.json");
   auto dot = [](const char* ifname, const char* dst) {
-    return Observation{
-        2.0, 0, ifname, *SocketAddress::parse("192.168.1.23:50000"), *SocketAddress::parse(dst), Wire::Dot, false, "",
-        0,   0, {}};
+    return Observation{2.0,
+                       0,
+                       ifname,
+                       *SocketAddress::parse("192.168.1.23:50000"),
+                       *SocketAddress::parse(dst),
+                       Wire::Dot,
+                       false,
+                       "",
+                       0,
+                       0,
+                       0,
+                       {}};
   };
   f.observations.push_back(dot("eth0", "198.51.100.9:853"));
   f.observations.push_back(dot("eth0", "198.51.100.9:853"));
   f.observations.push_back(dot("wg0", "198.51.100.10:853"));
+  f.observations.push_back(dot("wg0", "10.64.0.1:853"));  // the VPN's own resolver: fine
   const Report r = classify(f);
   EXPECT_EQ(verdicts_for(r, "198.51.100.9"), (std::vector{Verdict::LeakType1}));
-  EXPECT_TRUE(verdicts_for(r, "198.51.100.10").empty());
+  EXPECT_EQ(verdicts_for(r, "198.51.100.10"), (std::vector{Verdict::LeakType2}));
+  EXPECT_EQ(verdicts_for(r, "10.64.0.1"), (std::vector{Verdict::Ok}));
+  f.trusted.push_back(ip("198.51.100.10"));
+  EXPECT_TRUE(verdicts_for(classify(f), "198.51.100.10").empty());
 }
 
 TEST(Classify, ForgedAnswerIsTampered) {
@@ -219,7 +232,7 @@ TEST(Classify, LoopbackStubIsNotALeakAndNothingIsInconclusive) {
   f.capture_ok = true;
   f.inventory.tunnel = Tunnel{"wg0", 5, "tun", "test", {}};
   f.inventory.resolvers.push_back(Resolver{ip("127.0.0.53"), "/etc/resolv.conf", ""});
-  f.probes.push_back(ProbeResult{"s1.x", ProbeKind::System, std::nullopt, true, 3, {}, ""});
+  f.probes.push_back(ProbeResult{"s1.x", ProbeKind::System, std::nullopt, 0, true, 3, {}, ""});
   f.observations.push_back(Observation{0,
                                        1,
                                        "lo",
@@ -228,6 +241,7 @@ TEST(Classify, LoopbackStubIsNotALeakAndNothingIsInconclusive) {
                                        Wire::Udp,
                                        false,
                                        "s1.x",
+                                       1,
                                        1,
                                        0,
                                        {}});

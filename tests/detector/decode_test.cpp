@@ -73,6 +73,65 @@ TEST(Decode, ResponseWithAnAnswer) {
   EXPECT_EQ(o->answers, (std::vector<std::string>{"192.0.2.99"}));
 }
 
+TEST(Decode, QueryTypeIsRecorded) {
+  auto o = decode_frame(DLT_LINUX_SLL2, sll2_udp(build_query("a.example", 7, 28), 40001, 53), 0);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->qtype, 28);
+  o = decode_frame(DLT_LINUX_SLL2, sll2_udp(build_query("a.example", 7), 40001, 53), 0);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->qtype, 1);
+}
+
+// A client's QUIC Initial (RFC 9000 17.2.2): long header, version, 8-byte DCID, empty SCID, no
+// token, a 2-byte length covering the (encrypted, here zero) rest, padded to `size` bytes.
+std::vector<std::uint8_t> quic_initial(std::uint32_t version, std::uint8_t first, std::size_t size) {
+  std::vector<std::uint8_t> p = {first,
+                                 static_cast<std::uint8_t>(version >> 24),
+                                 static_cast<std::uint8_t>(version >> 16),
+                                 static_cast<std::uint8_t>(version >> 8),
+                                 static_cast<std::uint8_t>(version),
+                                 8,
+                                 1,
+                                 2,
+                                 3,
+                                 4,
+                                 5,
+                                 6,
+                                 7,
+                                 8,
+                                 0,
+                                 0};
+  const std::size_t rest = size - p.size() - 2;
+  p.push_back(static_cast<std::uint8_t>(0x40 | (rest >> 8)));
+  p.push_back(static_cast<std::uint8_t>(rest));
+  p.resize(size, 0);
+  return p;
+}
+
+TEST(Decode, QuicInitialToPort853IsDoq) {
+  auto o = decode_frame(DLT_LINUX_SLL2, sll2_udp(quic_initial(1, 0xc3, 1200), 40001, 853), 0.25);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->wire, Wire::Doq);
+  EXPECT_FALSE(o->is_response);
+  EXPECT_EQ(o->dst.to_string(), "198.51.100.53:853");
+  EXPECT_TRUE(o->qname.empty());
+  EXPECT_EQ(o->ifindex, 5);
+  // QUIC v2 numbers its Initial packet type 1 (RFC 9369).
+  EXPECT_TRUE(decode_frame(DLT_LINUX_SLL2, sll2_udp(quic_initial(0x6b3343cf, 0xd3, 1250), 40001, 853), 0));
+}
+
+TEST(Decode, NotAQuicInitialIsNotDoq) {
+  auto frame = [](const std::vector<std::uint8_t>& p) { return sll2_udp(p, 40001, 853); };
+  EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, frame(quic_initial(1, 0xc3, 600)), 0));   // unpadded client Initial
+  EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, frame(quic_initial(1, 0xe3, 1200)), 0));  // Handshake, not Initial
+  EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, frame(quic_initial(0, 0xc3, 1200)), 0));  // version negotiation
+  EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, frame(quic_initial(1, 0x43, 1200)), 0));  // short header
+  EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, frame(build_query("a.example", 7)), 0));  // plain DNS on 853
+  auto long_cid = quic_initial(1, 0xc3, 1200);
+  long_cid[5] = 21;  // a connection id longer than 20 bytes
+  EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, frame(long_cid), 0));
+}
+
 TEST(Decode, RejectsOtherPortsGarbageAndShortFrames) {
   EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, sll2_udp(build_query("a.example", 7), 40001, 5353), 0));
   EXPECT_FALSE(decode_frame(DLT_LINUX_SLL2, sll2_udp({1, 2, 3}, 40001, 53), 0));

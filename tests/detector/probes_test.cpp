@@ -32,12 +32,18 @@ TEST(Probes, QueryParses) {
   EXPECT_EQ(m->header().id, 99);
   EXPECT_TRUE(m->header().has(dns::flag::RD));
   EXPECT_THROW(build_query("bad..name", 1), std::invalid_argument);
+  const auto aaaa = build_query("x.example", 99, 28);
+  auto m6 = dns::parse(aaaa);
+  ASSERT_TRUE(m6 && m6->question());
+  EXPECT_EQ(m6->question()->qtype, 28);
+  EXPECT_EQ(m->question()->qtype, 1);
 }
 
 // A UDP resolver on loopback that answers one query NXDOMAIN, or stays silent.
 struct LoopbackResolver {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   std::uint16_t port = 0;
+  std::uint16_t last_qtype = 0;  // the type of the last query answered
   LoopbackResolver() {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
@@ -56,6 +62,7 @@ struct LoopbackResolver {
     socklen_t len = sizeof from;
     const auto n = ::recvfrom(fd, in.data(), in.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     auto q = dns::parse(dns::Bytes(in.data(), static_cast<std::size_t>(n)));
+    last_qtype = q->question()->qtype;
     std::array<std::uint8_t, 512> out{};
     auto size = dns::build_nxdomain(*q, nullptr, dns::Transport::Udp, out);
     ::sendto(fd, out.data(), *size, 0, reinterpret_cast<sockaddr*>(&from), len);
@@ -69,6 +76,16 @@ TEST(Probes, DirectUdpGetsTheAnswer) {
   t.join();
   EXPECT_TRUE(res.answered) << res.error;
   EXPECT_EQ(res.rcode, 3);
+}
+
+TEST(Probes, DirectAaaaProbeRecordsItsType) {
+  LoopbackResolver r;
+  std::thread t([&] { r.answer_once(); });
+  const auto res = direct_probe("p.example", *IpAddress::parse("127.0.0.1"), ProbeKind::DirectUdp, 2000ms, r.port, 28);
+  t.join();
+  EXPECT_TRUE(res.answered) << res.error;
+  EXPECT_EQ(res.qtype, 28);
+  EXPECT_EQ(r.last_qtype, 28);
 }
 
 TEST(Probes, SilentResolverTimesOutWithinTheBound) {

@@ -31,8 +31,9 @@ trap teardown EXIT
 teardown_first() { for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done; }
 teardown_first
 
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-for ns in $C $V $R; do ip netns add $ns; nx $ns ip link set lo up; done
+for ns in $C $V $R; do ip netns add "$ns"; nx "$ns" ip link set lo up; done
 ip link add tun0 netns $C type veth peer name tunpeer netns $V
 ip link add lan0 netns $C type veth peer name lanpeer netns $R
 ip link add up0 netns $V type veth peer name down0 netns $R
@@ -43,7 +44,7 @@ nx $V ip addr add 10.99.3.1/24 dev up0
 nx $R ip addr add 10.99.1.1/24 dev lanpeer
 nx $R ip addr add 10.99.3.2/24 dev down0
 nx $R ip addr add 198.51.100.53/32 dev lo
-for l in "$C tun0" "$C lan0" "$V tunpeer" "$V up0" "$R lanpeer" "$R down0"; do set -- $l; nx "$1" ip link set "$2" up; done
+for l in "$C tun0" "$C lan0" "$V tunpeer" "$V up0" "$R lanpeer" "$R down0"; do read -r n d <<<"$l"; nx "$n" ip link set "$d" up; done
 nx $C ip route add default via 10.99.2.1 dev tun0
 nx $V sysctl -qw net.ipv4.ip_forward=1
 nx $V ip route add 198.51.100.53/32 via 10.99.3.2

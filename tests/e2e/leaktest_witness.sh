@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# End-to-end with a witness: TAMPERED, INTERCEPTED and OK, in network namespaces (private and
-# documentation addresses only, connected to nothing else):
+# End-to-end with the real `dnsfence witness` as the probe zone's authority: TAMPERED,
+# INTERCEPTED, OK and STEALTH, in network namespaces (private and documentation addresses only,
+# connected to nothing else):
 #
 #   dfd-lwc (client) tun0 10.98.2.2 ==veth "tunnel"== 10.98.2.1 dfd-lwv (VPN server)
-#   dfd-lwv: the provider's resolver 10.98.2.1 (asks the authority), and DNAT of queries to the
-#            third-party resolver 192.0.2.1 onto it (the paper's transparent proxy)
-#   dfd-lwv 10.98.3.1 --veth-- 10.98.3.2 dfd-lwa: the authority for the probe zone (logs who asks),
-#            the witness API on 10.98.3.2:8053, and a coffee-shop resolver 100.64.0.53 that forges
-#            answers (203.0.113.66) without asking anyone.
+#   dfd-lwv: the provider's resolver 10.98.2.1 (unbound, a stub zone pointing at the witness), and
+#            DNAT of queries to the third-party resolver 192.0.2.1 onto it (the paper's proxy)
+#   dfd-lwv 10.98.3.1 --veth-- 10.98.3.2 dfd-lwa: `dnsfence witness serve` for the probe zone on
+#            10.98.3.2:53, its API on 10.98.3.2:8053; a coffee-shop resolver 100.64.0.53 that forges
+#            answers (203.0.113.66) without asking anyone; an ISP resolver 198.51.100.53 that logs
+#            every query and never answers (unbound, local-zone "." deny).
 #
 # Run 1, resolv.conf = 100.64.0.53: 100.64.0.53 LEAK-TYPE2 + TAMPERED, 192.0.2.1 INTERCEPTED, exit 1.
 # Run 2, resolv.conf = 10.98.2.1: 10.98.2.1 OK, 192.0.2.1 INTERCEPTED, overall INTERCEPTED, exit 0.
+# Run 3, resolv.conf = 198.51.100.53, 10.98.2.1: 198.51.100.53 LEAK-TYPE2 + STEALTH, 10.98.2.1 OK,
+#   exit 1; the witness saw only the VPN resolver's egress address 10.98.3.1.
 # Usage: leaktest_witness.sh DNSFENCE_BINARY      (root; exit 77 = skipped)
 set -euo pipefail
-bin=${1:?dnsfence binary}
+bin=$(readlink -f "${1:?dnsfence binary}")
 here=$(cd "$(dirname "$0")" && pwd)
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
-command -v unbound >/dev/null && command -v nft >/dev/null || { echo "SKIP: no unbound or nft"; exit 77; }
+for tool in unbound nft kdig curl python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-lwc V=dfd-lwv A=dfd-lwa
 work=$(mktemp -d /tmp/dfd-lw.XXXXXX)
@@ -29,9 +33,10 @@ teardown() {
 }
 trap teardown EXIT
 for ns in $C $V $A; do ip netns del "$ns" 2>/dev/null || true; done
+# shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
 
-for ns in $C $V $A; do ip netns add $ns; nx $ns ip link set lo up; done
+for ns in $C $V $A; do ip netns add "$ns"; nx "$ns" ip link set lo up; done
 ip link add tun0 netns $C type veth peer name tunpeer netns $V
 ip link add up0 netns $V type veth peer name down0 netns $A
 nx $C ip addr add 10.98.2.2/24 dev tun0
@@ -39,10 +44,12 @@ nx $V ip addr add 10.98.2.1/24 dev tunpeer
 nx $V ip addr add 10.98.3.1/24 dev up0
 nx $A ip addr add 10.98.3.2/24 dev down0
 nx $A ip addr add 100.64.0.53/32 dev lo
-for l in "$C tun0" "$V tunpeer" "$V up0" "$A down0"; do set -- $l; nx "$1" ip link set "$2" up; done
+nx $A ip addr add 198.51.100.53/32 dev lo
+for l in "$C tun0" "$V tunpeer" "$V up0" "$A down0"; do read -r n d <<<"$l"; nx "$n" ip link set "$d" up; done
 nx $C ip route add default via 10.98.2.1 dev tun0
 nx $V sysctl -qw net.ipv4.ip_forward=1
 nx $V ip route add 100.64.0.53/32 via 10.98.3.2
+nx $V ip route add 198.51.100.53/32 via 10.98.3.2
 nx $A ip route add 10.98.2.0/24 via 10.98.3.1
 nx $V nft -f - <<'NFT'
 table ip dfdlw {
@@ -54,25 +61,47 @@ table ip dfdlw {
 }
 NFT
 
-start_unbound $A auth 10.98.3.2 answer 192.0.2.99
-start_unbound $A cafe 100.64.0.53 answer 203.0.113.66
-start_unbound $V vpn 10.98.2.1 stub 10.98.3.2
+# The witness: probe names under $ZONE answered 192.0.2.99; enough names for a run of leaktest
+# (1 + 4 per probed resolver + 1 per --public: 10 in run 3).
+cat >"$work/witness.toml" <<TOML
+[witness]
+zone = "$ZONE"
+listen = ["10.98.3.2:53"]
+api = "10.98.3.2:8053"
+answer_a = ["192.0.2.99"]
+answer_ttl = 0
+run_ttl = 300
+max_runs = 16
+probes_per_run = 16
+[[witness.ns]]
+name = "ns1.$ZONE"
+addresses = ["10.98.3.2"]
+TOML
 # Not through the nx function: $! must be the witness itself (ip netns exec execs it), not a subshell.
-ip netns exec $A python3 "$here/fake_witness.py" "$work/auth.conf.log" $ZONE 192.0.2.99 10.98.3.2 8053 \
-  >"$work/witness.out" 2>&1 &
+ip netns exec $A "$bin" witness serve --config "$work/witness.toml" >"$work/witness.out" 2>&1 &
 pids+=($!)
-wait_for 10 nx $C kdig +time=1 +retry=0 @10.98.2.1 ready.$ZONE A
-wait_for 10 nx $C kdig +time=1 +retry=0 @100.64.0.53 ready.$ZONE A
-wait_for 10 nx $C python3 -c 'import urllib.request; urllib.request.urlopen("http://10.98.3.2:8053/runs/x", timeout=1)'
+start_unbound $A cafe 100.64.0.53 answer 203.0.113.66
+start_unbound $A isp 198.51.100.53 stealth
+start_unbound $V vpn 10.98.2.1 stub 10.98.3.2
+wait_for 10 nx $A curl -sf http://10.98.3.2:8053/healthz
+wait_for 10 nx $C kdig +time=1 +retry=0 @10.98.2.1 "$ZONE" SOA
+wait_for 10 nx $C kdig +time=1 +retry=0 @100.64.0.53 "ready.$ZONE" A
+wait_for 10 grep -q "start of service" "$work/isp.conf.log"
 
-fail() { echo "FAIL: $*"; cat "$work"/*.stderr; exit 1; }
+fail() { echo "FAIL: $*"; cat "$work"/*.stderr "$work/witness.out"; exit 1; }
 leaktest() {  # leaktest RUN: runs leaktest in the client, leaves $work/RUN.json, sets rc
+  local start=$SECONDS
   set +e
   nx $C "$bin" leaktest --tunnel tun0 --public 192.0.2.1 --witness http://10.98.3.2:8053 --timeout 1000 --json \
     >"$work/$1.json" 2>"$work/$1.stderr"
   rc=$?
   set -e
   cat "$work/$1.json"
+  (((SECONDS - start) < 5)) || fail "run $1 took $((SECONDS - start))s, want < 5 s"
+}
+witness_saw() {  # witness_saw REPORT: the addresses the authority saw, from leaktest's notes
+  python3 -c 'import json,re,sys; r=json.load(open(sys.argv[1]))
+print(" ".join(sorted(m.group(1) for n in r["notes"] for m in [re.match(r"the authority saw resolver (\S+) ask", n)] if m)))' "$1"
 }
 mkdir -p "/etc/netns/$C"
 
@@ -83,6 +112,7 @@ leaktest tampered
   fail "100.64.0.53: $(verdicts "$work/tampered.json" 100.64.0.53)"
 [[ $(verdicts "$work/tampered.json" 192.0.2.1) == "INTERCEPTED" ]] ||
   fail "192.0.2.1: $(verdicts "$work/tampered.json" 192.0.2.1)"
+[[ $(witness_saw "$work/tampered.json") == "10.98.3.1" ]] || fail "run 1: the witness saw $(witness_saw "$work/tampered.json")"
 
 printf 'nameserver 10.98.2.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$C/resolv.conf"
 leaktest intercepted
@@ -90,4 +120,16 @@ leaktest intercepted
 [[ $(verdicts "$work/intercepted.json" 10.98.2.1) == "OK" ]] || fail "10.98.2.1: $(verdicts "$work/intercepted.json" 10.98.2.1)"
 [[ $(verdicts "$work/intercepted.json" 192.0.2.1) == "INTERCEPTED" ]] ||
   fail "192.0.2.1: $(verdicts "$work/intercepted.json" 192.0.2.1)"
-echo "PASS: leaktest saw forged answers (TAMPERED) and the VPN's interception (INTERCEPTED) with a witness"
+
+printf 'nameserver 198.51.100.53\nnameserver 10.98.2.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$C/resolv.conf"
+leaktest stealth
+[[ $rc == 1 ]] || fail "run 3: exit code $rc, want 1"
+[[ $(verdicts "$work/stealth.json" 198.51.100.53) == "LEAK-TYPE2 STEALTH" ]] ||
+  fail "198.51.100.53: $(verdicts "$work/stealth.json" 198.51.100.53)"
+[[ $(verdicts "$work/stealth.json" 10.98.2.1) == "OK" ]] || fail "run 3, 10.98.2.1: $(verdicts "$work/stealth.json" 10.98.2.1)"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
+sys.exit(0 if any(f["verdict"]=="STEALTH" and "never asked the authority" in f["explanation"] for f in r["findings"]) else 1)' \
+  "$work/stealth.json" || fail "run 3: the STEALTH finding does not rest on the witness"
+[[ $(witness_saw "$work/stealth.json") == "10.98.3.1" ]] || fail "run 3: the witness saw $(witness_saw "$work/stealth.json")"
+grep -q "$ZONE" "$work/isp.conf.log" || fail "the stealth resolver logged no probe"
+echo "PASS: with the real witness: TAMPERED, INTERCEPTED, OK and STEALTH"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # `work` and `pids` belong to the sourcing script
 # Shared helpers of the leaktest end-to-end scripts (sourced). The caller sets `work` (a private
 # temporary directory) and the array `pids`, and traps its own teardown.
 ZONE=leaktest.dnsfence.example
