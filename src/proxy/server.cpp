@@ -63,15 +63,15 @@ void Server::open_tproxy_reply() {
   const auto needed = workers_.front()->needs_tproxy_reply();
   for (std::size_t f = 0; f < 2; ++f) {
     if (!needed[f]) continue;
-    // No SO_REUSEADDR or SO_REUSEPORT: if anything else has UDP port 53 (another DNS server, or
-    // a `listen` address on port 53), the bind fails here instead of sharing its traffic.
+    // No SO_REUSEADDR or SO_REUSEPORT: if anything else has UDP port 53 (another DNS server), the
+    // bind fails here instead of sharing its traffic.
     const common::SocketAddress any(*common::IpAddress::parse(f == 0 ? "0.0.0.0" : "::"), 53);
     auto fd = io::open_udp(any, {.transparent = true, .send_only = true});
     if (!fd)
       throw std::system_error(fd.error(), std::generic_category(),
                               "tproxy reply socket " + any.to_string() +
                                   " (replies from port 53 without capabilities need UDP port 53 on the wildcard "
-                                  "address: stop what uses port 53, or set tproxy_listen to port 53)");
+                                  "address: stop what uses port 53, or give serve a listen or tproxy_listen address on port 53)");
     shared_.tproxy_reply[f] = std::move(*fd);
   }
 }

@@ -65,23 +65,29 @@ void Worker::add_epoll(int fd, Kind kind, std::uint32_t index, std::uint32_t eve
 void Worker::open() {
   epoll_ = io::Fd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) fail(errno, "epoll_create1");
+  const bool tproxy = config_.mode == common::InterceptMode::Tproxy;
   auto add_listeners = [&](const std::vector<common::SocketAddress>& addresses, bool transparent) {
-    const io::SocketOptions o{
-        .reuseport = true, .transparent = transparent, .original_dst = transparent, .receive_buffer = 4 << 20};
     for (const auto& a : addresses) {
+      // In tproxy mode a plain listener on port 53 is transparent too (it still reads no original
+      // destination): replies to intercepted port-53 queries leave by it, from the address asked.
+      const bool reply53 = tproxy && a.port() == 53;
+      const io::SocketOptions o{.reuseport = true,
+                                .transparent = transparent || reply53,
+                                .original_dst = transparent,
+                                .receive_buffer = 4 << 20};
       auto udp = io::open_udp(a, o);
       if (!udp) fail(udp.error(), "udp listener " + a.to_string());
       add_epoll(udp->get(), Kind::UdpListener, static_cast<std::uint32_t>(udp_listeners_.size()));
       const auto family = static_cast<std::uint8_t>(a.ip().family() == AF_INET ? 0 : 1);
-      udp_listeners_.push_back({std::move(*udp), transparent, a.port(), family});
+      udp_listeners_.push_back({std::move(*udp), transparent, reply53, a.port(), family});
       auto tcp = io::open_tcp_listener(a, o);
       if (!tcp) fail(tcp.error(), "tcp listener " + a.to_string());
       add_epoll(tcp->get(), Kind::TcpListener, static_cast<std::uint32_t>(tcp_listeners_.size()));
-      tcp_listeners_.push_back({std::move(*tcp), transparent, a.port(), family});
+      tcp_listeners_.push_back({std::move(*tcp), transparent, reply53, a.port(), family});
     }
   };
   add_listeners(config_.listen, false);
-  if (config_.mode == common::InterceptMode::Tproxy) add_listeners(config_.tproxy_listen, true);
+  if (tproxy) add_listeners(config_.tproxy_listen, true);
   for (const char* any : {"0.0.0.0", "::"}) {
     for (std::size_t i = 0; i < kUpstreamSockets; ++i) {
       auto fd = io::open_udp(common::SocketAddress(*common::IpAddress::parse(any), 0), {.receive_buffer = 4 << 20});
@@ -97,9 +103,8 @@ std::array<bool, 2> Worker::needs_tproxy_reply() const noexcept {
   std::array<bool, 2> transparent{};
   std::array<bool, 2> on_53{};
   for (const auto& l : udp_listeners_) {
-    if (!l.transparent) continue;
-    transparent[l.family] = true;
-    on_53[l.family] = on_53[l.family] || l.port == 53;
+    transparent[l.family] = transparent[l.family] || l.transparent;
+    on_53[l.family] = on_53[l.family] || l.reply53;
   }
   return {transparent[0] && !on_53[0], transparent[1] && !on_53[1]};
 }
@@ -127,11 +132,12 @@ void Worker::refresh() noexcept {
 }
 
 void Worker::run() noexcept {
-  // Replies from port 53 leave through this worker's transparent listener on port 53, if it has
-  // one for the family, else through the shared reply socket (opened before privileges dropped).
+  // Replies from port 53 leave through this worker's listener on port 53 (transparent in tproxy
+  // mode), if it has one for the family, else through the shared reply socket (opened before
+  // privileges dropped).
   for (std::size_t f = 0; f < 2; ++f) reply53_[f] = shared_.tproxy_reply[f].get();
   for (const auto& l : udp_listeners_)
-    if (l.transparent && l.port == 53) reply53_[l.family] = l.fd.get();
+    if (l.reply53) reply53_[l.family] = l.fd.get();
   std::array<epoll_event, 64> events{};
   while (!shared_.stop.load(std::memory_order_relaxed)) {
     refresh();

@@ -34,7 +34,7 @@ struct Shared {
   std::atomic<std::uint64_t> generation{0};  // bumped after each new rules or upstreams snapshot
   std::atomic<bool> stop{false};
   // Tproxy mode, one per family (v4, v6), opened by Server::open when a family has transparent
-  // listeners but none on port 53: send-only transparent sockets bound to the wildcard address,
+  // listeners but no listener (plain or transparent) on port 53: send-only transparent sockets bound to the wildcard address,
   // port 53, that UDP replies to port-53 queries leave from (the source address set by
   // IP_PKTINFO / IPV6_PKTINFO). Shared by the workers: sending needs no capability.
   std::array<io::Fd, 2> tproxy_reply;
@@ -53,7 +53,7 @@ class Worker {
 
   /// Opens every socket (control plane). Throws std::system_error naming the address.
   void open();
-  /// Tproxy mode: the families (v4, v6) with transparent UDP listeners but none on port 53,
+  /// Tproxy mode: the families (v4, v6) with transparent UDP listeners but no listener on port 53,
   /// which need a shared reply socket (Shared::tproxy_reply). Call after open().
   [[nodiscard]] std::array<bool, 2> needs_tproxy_reply() const noexcept;
   /// Runs until shared.stop is set; in-flight queries still get their answers or timeouts while
@@ -70,7 +70,8 @@ class Worker {
   enum class Kind : std::uint8_t { UdpListener, TcpListener, Upstream, TcpClient, TcpUpstream };
   struct Listener {
     io::Fd fd;
-    bool transparent = false;
+    bool transparent = false;  // a tproxy listener: reads each datagram's original destination
+    bool reply53 = false;      // transparent, on port 53: tproxy replies from port 53 can leave by it
     std::uint16_t port = 0;
     std::uint8_t family = 0;  // 0: IPv4, 1: IPv6
   };

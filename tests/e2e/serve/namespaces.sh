@@ -13,7 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 MODE=${1:?redirect, tproxy or tproxy53}
 # tproxy53: the transparent listener has the original port (`tproxy to :53`), so UDP replies leave
-# through IP_PKTINFO on the listener; with :5300 they leave through per-destination reply sockets.
+# through IP_PKTINFO on the listener; with :5300 they leave through the shared send-only socket on :53.
 TPORT=5300
 if [[ $MODE == tproxy53 ]]; then
   MODE=tproxy
