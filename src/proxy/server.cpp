@@ -68,10 +68,11 @@ void Server::open_tproxy_reply() {
     const common::SocketAddress any(*common::IpAddress::parse(f == 0 ? "0.0.0.0" : "::"), 53);
     auto fd = io::open_udp(any, {.transparent = true, .send_only = true});
     if (!fd)
-      throw std::system_error(fd.error(), std::generic_category(),
-                              "tproxy reply socket " + any.to_string() +
-                                  " (replies from port 53 without capabilities need UDP port 53 on the wildcard "
-                                  "address: stop what uses port 53, or give serve a listen or tproxy_listen address on port 53)");
+      throw std::system_error(
+          fd.error(), std::generic_category(),
+          "tproxy reply socket " + any.to_string() +
+              " (replies from port 53 without capabilities need UDP port 53 on the wildcard "
+              "address: stop what uses port 53, or give serve a listen or tproxy_listen address on port 53)");
     shared_.tproxy_reply[f] = std::move(*fd);
   }
 }

@@ -34,9 +34,9 @@ struct Shared {
   std::atomic<std::uint64_t> generation{0};  // bumped after each new rules or upstreams snapshot
   std::atomic<bool> stop{false};
   // Tproxy mode, one per family (v4, v6), opened by Server::open when a family has transparent
-  // listeners but no listener (plain or transparent) on port 53: send-only transparent sockets bound to the wildcard address,
-  // port 53, that UDP replies to port-53 queries leave from (the source address set by
-  // IP_PKTINFO / IPV6_PKTINFO). Shared by the workers: sending needs no capability.
+  // listeners but no listener (plain or transparent) on port 53: send-only transparent sockets bound to the wildcard
+  // address, port 53, that UDP replies to port-53 queries leave from (the source address set by IP_PKTINFO /
+  // IPV6_PKTINFO). Shared by the workers: sending needs no capability.
   std::array<io::Fd, 2> tproxy_reply;
 };
 
