@@ -37,7 +37,8 @@ nlohmann::json resolver_json(const ResolverStats& r, const RunId& run, const Api
   nlohmann::json types = nlohmann::json::array();
   for (std::size_t i = 0; i < r.type_count; ++i) types.push_back(dns::type_name(r.types[i]));
   nlohmann::json names = nlohmann::json::array();
-  for (std::size_t i = 0; i < r.probe_count; ++i) names.push_back(probe_name(ctx, run, r.probes[i]));
+  for (std::size_t i = 0; i < r.probes.size(); ++i)
+    if (r.probes.test(i)) names.push_back(probe_name(ctx, run, static_cast<std::uint16_t>(i)));
   return {{"address", r.address.to_string()},
           {"family", !r.address.is_v4() ? "ipv6" : "ipv4"},
           {"first_seen", iso8601(r.first_seen)},

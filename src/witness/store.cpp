@@ -33,9 +33,7 @@ void Store::count(ResolverStats& r, const Observation& o, TimePoint now) noexcep
   const auto end = r.types.begin() + r.type_count;
   if (std::find(r.types.begin(), end, o.qtype) == end && r.type_count < r.types.size())
     r.types[r.type_count++] = o.qtype;
-  const auto last = r.probes.begin() + r.probe_count;
-  if (std::find(r.probes.begin(), last, o.probe) == last && r.probe_count < r.probes.size())
-    r.probes[r.probe_count++] = o.probe;
+  if (o.probe < r.probes.size()) r.probes.set(o.probe);
 }
 
 RecordOutcome Store::record(const Observation& o) noexcept {

@@ -5,6 +5,7 @@
 // as dropped, not stored). Thread-safe; time comes from an injected clock.
 
 #include <array>
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -49,7 +50,9 @@ struct Observation {
 };
 
 inline constexpr std::size_t kMaxTypesPerResolver = 16;
-inline constexpr std::size_t kMaxProbesPerResolver = 16;
+// Probe numbers run from 1 to probes_per_run (at most 1000): one bit each, so a resolver that
+// asked for every probe name of a run (the VPN's, in a protected leak test) is recorded whole.
+inline constexpr std::size_t kProbeNumbers = 1024;
 
 struct ResolverStats {
   common::IpAddress address;
@@ -60,8 +63,7 @@ struct ResolverStats {
   bool tcp = false;
   std::array<std::uint16_t, kMaxTypesPerResolver> types{};  // distinct, in order first seen
   std::uint8_t type_count = 0;
-  std::array<std::uint16_t, kMaxProbesPerResolver> probes{};  // distinct probe numbers it asked for
-  std::uint8_t probe_count = 0;
+  std::bitset<kProbeNumbers> probes;  // the probe numbers it asked for
 };
 
 /// A copy of one run for the API.

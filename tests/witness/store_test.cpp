@@ -109,5 +109,27 @@ TEST(Store, TypesPerResolverAreBounded) {
   EXPECT_EQ(snap.resolvers[0].count, 40U);
 }
 
+// The VPN's resolver asks for every probe name of a protected leak test (1 + 4 per resolver +
+// the public ones): all of them must be recorded, or leaktest would think some never arrived.
+TEST(Store, EveryProbeNumberOfARunIsRecorded) {
+  testing::FakeClock clock;
+  Store store(StoreLimits{}, clock);
+  const RunId run = store.create().value().id;
+  for (std::uint16_t p = 1; p <= 1000; ++p) {
+    auto o = obs(run, "10.64.0.53");
+    o.probe = p;
+    store.record(o);
+    store.record(o);  // a repeat (the A and the AAAA query, a retry) is one probe
+  }
+  const RunSnapshot snap = store.get(run).value();
+  ASSERT_EQ(snap.resolvers.size(), 1U);
+  const ResolverStats& r = snap.resolvers[0];
+  EXPECT_EQ(r.count, 2000U);
+  EXPECT_EQ(r.probes.count(), 1000U);
+  EXPECT_FALSE(r.probes.test(0));
+  EXPECT_TRUE(r.probes.test(1));
+  EXPECT_TRUE(r.probes.test(1000));
+}
+
 }  // namespace
 }  // namespace dnsfence::witness
