@@ -23,31 +23,15 @@ record_dir=${2:-}
 for tool in unbound openssl python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-ldc V=dfd-ldv R=dfd-ldr
-work=$(mktemp -d /tmp/dfd-ld.XXXXXX)
-chmod 755 "$work"
-pids=()
-teardown() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "/etc/netns/$C" "$work"
-}
-trap teardown EXIT
-for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-
-for ns in $C $V $R; do ip netns add "$ns"; nx "$ns" ip link set lo up; done
-ip link add tun0 netns $C type veth peer name tunpeer netns $V
-ip link add lan0 netns $C type veth peer name lanpeer netns $R
-nx $C ip addr add 10.96.2.2/24 dev tun0
-nx $C ip addr add 10.96.1.2/24 dev lan0
+lt_begin dfd-ld $C $V $R
+chmod 755 "$work"
+veth $C tun0 10.96.2.2/24 $V tunpeer 10.96.2.1/24
+veth $C lan0 10.96.1.2/24 $R lanpeer 10.96.1.1/24
 nx $C ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
-nx $V ip addr add 10.96.2.1/24 dev tunpeer
 nx $V ip addr add 203.0.113.85/32 dev lo
-nx $R ip addr add 10.96.1.1/24 dev lanpeer
 nx $R ip addr add 198.51.100.85/32 dev lo
-for l in "$C tun0" "$C lan0" "$V tunpeer" "$R lanpeer"; do read -r n d <<<"$l"; nx "$n" ip link set "$d" up; done
 nx $C ip route add default via 10.96.2.1 dev tun0
 nx $C ip route add 198.51.100.85/32 via 10.96.1.1 dev lan0
 

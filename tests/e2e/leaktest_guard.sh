@@ -23,27 +23,11 @@ record_dir=${2:-}
 for tool in unbound nft python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-lgc V=dfd-lgv R=dfd-lgr
-work=$(mktemp -d /tmp/dfd-lg.XXXXXX)
-pids=()
-teardown() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "/etc/netns/$C" "$work"
-}
-trap teardown EXIT
-for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-
-for ns in $C $V $R; do ip netns add "$ns"; nx "$ns" ip link set lo up; done
-ip link add tun0 netns $C type veth peer name tunpeer netns $V
-ip link add lan0 netns $C type veth peer name lanpeer netns $R
-nx $C ip addr add 10.95.2.2/24 dev tun0
-nx $C ip addr add 10.95.1.2/24 dev lan0
-nx $V ip addr add 10.95.2.1/24 dev tunpeer
-nx $R ip addr add 10.95.1.1/24 dev lanpeer
-for l in "$C tun0" "$C lan0" "$V tunpeer" "$R lanpeer"; do read -r n d <<<"$l"; nx "$n" ip link set "$d" up; done
+lt_begin dfd-lg $C $V $R
+veth $C tun0 10.95.2.2/24 $V tunpeer 10.95.2.1/24
+veth $C lan0 10.95.1.2/24 $R lanpeer 10.95.1.1/24
 nx $C ip route add default via 10.95.2.1 dev tun0
 
 start_unbound $V vpn 10.95.2.1 answer 192.0.2.99

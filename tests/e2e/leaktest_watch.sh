@@ -20,36 +20,15 @@ bin=${1:?dnsfence binary}
 for tool in unbound kdig python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dflt-wc V=dflt-wv R=dflt-wr
-work=$(mktemp -d /tmp/dflt-w.XXXXXX)
-pids=()
-teardown() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "/etc/netns/$C" "$work"
-}
-trap teardown EXIT
-for ns in $C $V $R; do ip netns del "$ns" 2>/dev/null || true; done
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-
-for ns in $C $V $R; do ip netns add "$ns"; nx "$ns" ip link set lo up; done
+lt_begin dflt-w $C $V $R
 # No IPv6 in the client: its link-local addresses (DAD) would be address changes of their own.
 nx $C sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add tun0 netns $C type veth peer name tunpeer netns $V
-ip link add lan0 netns $C type veth peer name lanpeer netns $R
-ip link add up0 netns $V type veth peer name down0 netns $R
-nx $C ip addr add 10.97.2.2/24 dev tun0
-nx $C ip addr add 10.97.1.2/24 dev lan0
-nx $V ip addr add 10.97.2.1/24 dev tunpeer
-nx $V ip addr add 10.97.3.1/24 dev up0
-nx $R ip addr add 10.97.1.1/24 dev lanpeer
-nx $R ip addr add 10.97.3.2/24 dev down0
+veth $C tun0 10.97.2.2/24 $V tunpeer 10.97.2.1/24
+veth $C lan0 10.97.1.2/24 $R lanpeer 10.97.1.1/24
+veth $V up0 10.97.3.1/24 $R down0 10.97.3.2/24
 nx $R ip addr add 198.51.100.10/32 dev lo
-for l in "$C tun0" "$C lan0" "$V tunpeer" "$V up0" "$R lanpeer" "$R down0"; do
-  read -r n d <<<"$l"
-  nx "$n" ip link set "$d" up
-done
 nx $C ip route add default via 10.97.2.1 dev tun0
 nx $V sysctl -qw net.ipv4.ip_forward=1
 nx $V ip route add 198.51.100.10/32 via 10.97.3.2

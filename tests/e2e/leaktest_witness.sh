@@ -23,29 +23,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 for tool in unbound nft kdig curl python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-lwc V=dfd-lwv A=dfd-lwa
-work=$(mktemp -d /tmp/dfd-lw.XXXXXX)
-pids=()
-teardown() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  for ns in $C $V $A; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "/etc/netns/$C" "$work"
-}
-trap teardown EXIT
-for ns in $C $V $A; do ip netns del "$ns" 2>/dev/null || true; done
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
-
-for ns in $C $V $A; do ip netns add "$ns"; nx "$ns" ip link set lo up; done
-ip link add tun0 netns $C type veth peer name tunpeer netns $V
-ip link add up0 netns $V type veth peer name down0 netns $A
-nx $C ip addr add 10.98.2.2/24 dev tun0
-nx $V ip addr add 10.98.2.1/24 dev tunpeer
-nx $V ip addr add 10.98.3.1/24 dev up0
-nx $A ip addr add 10.98.3.2/24 dev down0
+lt_begin dfd-lw $C $V $A
+veth $C tun0 10.98.2.2/24 $V tunpeer 10.98.2.1/24
+veth $V up0 10.98.3.1/24 $A down0 10.98.3.2/24
 nx $A ip addr add 100.64.0.53/32 dev lo
 nx $A ip addr add 198.51.100.53/32 dev lo
-for l in "$C tun0" "$V tunpeer" "$V up0" "$A down0"; do read -r n d <<<"$l"; nx "$n" ip link set "$d" up; done
 nx $C ip route add default via 10.98.2.1 dev tun0
 nx $V sysctl -qw net.ipv4.ip_forward=1
 nx $V ip route add 100.64.0.53/32 via 10.98.3.2

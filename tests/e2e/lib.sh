@@ -1,7 +1,41 @@
-# shellcheck shell=bash disable=SC2154  # `work` and `pids` belong to the sourcing script
-# Shared helpers of the leaktest end-to-end scripts (sourced). The caller sets `work` (a private
-# temporary directory) and the array `pids`, and traps its own teardown.
+# shellcheck shell=bash
+# Shared helpers of the leaktest end-to-end scripts (sourced). lt_begin makes the namespaces, a
+# private temporary directory `work` and the array `pids` of processes to stop, and traps the
+# teardown of all of them.
 ZONE=leaktest.dnsfence.example
+work=
+pids=()
+LT_NS=()
+
+# lt_begin TAG CLIENT_NS OTHER_NS...: removes what a previous run may have left, then creates the
+# namespaces (loopback up) and $work; on exit, stops $pids and removes the namespaces, the
+# client's /etc/netns/CLIENT_NS (its resolv.conf) and $work.
+lt_begin() {
+  local tag=$1 ns
+  shift
+  LT_NS=("$@")
+  work=$(mktemp -d "/tmp/$tag.XXXXXX")
+  trap lt_teardown EXIT
+  for ns in "${LT_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in "${LT_NS[@]}"; do ip netns add "$ns" && nx "$ns" ip link set lo up; done
+}
+
+lt_teardown() {
+  local p ns
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for ns in "${LT_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "/etc/netns/${LT_NS[0]}" "$work"
+}
+
+# veth NS_A DEV_A ADDR_A NS_B DEV_B ADDR_B: a link between two namespaces, addressed and up.
+veth() {
+  ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+  nx "$1" ip addr add "$3" dev "$2"
+  nx "$1" ip link set "$2" up
+  nx "$4" ip addr add "$6" dev "$5"
+  nx "$4" ip link set "$5" up
+}
 
 nx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
