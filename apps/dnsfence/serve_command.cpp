@@ -134,7 +134,6 @@ int run(const ServeOptions& o) {
   sigemptyset(&signals);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   proxy::Server server(config);
   server.open();

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "firewall/iptables_render.hpp"
@@ -243,59 +244,66 @@ std::vector<std::string> list_allowlist(common::FirewallBackend backend) {
   return out;
 }
 
-std::string capture_program(const std::vector<std::string>& argv, int& status) {
+namespace {
+
+// Starts argv with one end of a pipe as its stdin (`feed`) or its stdout (!`feed`); returns its
+// pid and sets `parent_end` to the other end, or returns -1.
+pid_t spawn(const std::vector<std::string>& argv, bool feed, int& parent_end) {
   int fds[2];
-  status = 127;
-  if (::pipe2(fds, O_CLOEXEC) != 0) return "";
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  const int child_end = feed ? fds[0] : fds[1];
+  parent_end = feed ? fds[1] : fds[0];
   const pid_t pid = ::fork();
-  if (pid < 0) return "";
   if (pid == 0) {
-    ::dup2(fds[1], 1);
+    ::dup2(child_end, feed ? 0 : 1);
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
+    const std::string why = "dnsfence: cannot run " + argv[0] + ": " + std::strerror(errno) + "\n";
+    (void)!::write(2, why.data(), why.size());
     ::_exit(127);
   }
-  ::close(fds[1]);
+  ::close(child_end);
+  if (pid < 0) ::close(parent_end);
+  return pid;
+}
+
+int exit_status(pid_t pid) {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return 128;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+}  // namespace
+
+std::string capture_program(const std::vector<std::string>& argv, int& status) {
+  status = 127;
+  int from = -1;
+  const pid_t pid = spawn(argv, false, from);
+  if (pid < 0) return "";
   std::string out;
   char buf[65536];
-  for (ssize_t n = 0; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+  for (ssize_t n = 0; (n = ::read(from, buf, sizeof buf)) != 0;) {
     if (n > 0)
       out.append(buf, static_cast<std::size_t>(n));
     else if (errno != EINTR)
       break;
   }
-  ::close(fds[0]);
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0) {
-  }
-  status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  ::close(from);
+  status = exit_status(pid);
   return out;
 }
 
 int run_program(const std::vector<std::string>& argv, const std::string& stdin_text) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return 127;
-  const pid_t pid = ::fork();
+  int to = -1;
+  const pid_t pid = spawn(argv, true, to);
   if (pid < 0) return 127;
-  if (pid == 0) {
-    ::dup2(fds[0], 0);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(fds[0]);
-  write_all(fds[1], stdin_text);
-  ::close(fds[1]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  write_all(to, stdin_text);
+  ::close(to);
+  return exit_status(pid);
 }
 
 }  // namespace dnsfence::firewall

@@ -233,6 +233,14 @@ scenario_lifecycle() {
   in_ns dfw-srv nft list chain inet operator operator_forward | grep -q "operator rule" || fail "operator's table touched"
   fw remove
   pass "remove deletes exactly table inet dnsfence (idempotent), the operator's table is untouched"
+  # A backend tool that cannot run, fed a ruleset larger than a pipe's buffer (a 100,000-address
+  # allowlist): a clear error naming it, exit 1, nothing applied; never death by SIGPIPE.
+  python3 -c 'print("[allowlist]\naddresses = [" + ",".join("\"10.%d.%d.%d\"" % (i >> 16, i >> 8 & 255, i & 255)
+              for i in range(1, 100001)) + "]\n[firewall]\nmode = \"block\"\nbackend = \"iptables\"\ninterfaces = [\"vpn0\"]")' >"$WORK/big.toml"
+  set +e; out=$(in_ns dfw-srv env PATH=/nonexistent "$DNSFENCE" firewall apply --config "$WORK/big.toml" 2>&1); rc=$?; set -e
+  if [ $rc -ne 1 ] || ! grep -q "cannot run ipset: No such file" <<<"$out"; then fail "missing ipset: exit $rc: $out"; fi
+  in_ns dfw-srv iptables -S | grep -q dnsfence && fail "missing ipset: iptables chains were created"
+  pass "a backend tool that cannot run: exit 1, named, nothing applied"
 }
 
 scenario_iptables() {
