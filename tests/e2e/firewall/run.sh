@@ -39,6 +39,19 @@ transport() { if [ "$1" = tcp ]; then echo +tcp; else echo +notcp; fi; }  # kdig
 
 fw() { in_ns dfw-srv "$DNSFENCE" firewall "$@" --config "$CONF"; }
 
+# tproxy_with_serve BACKEND: the firewall in tproxy mode and a real `dnsfence serve` (tproxy mode,
+# unprivileged) in dfw-srv, forwarding to an unbound that answers 10.99.0.1; sets SERVE_PID.
+tproxy_with_serve() {
+  UPSTREAM=127.0.0.1:5391 SERVE_EXTRA=$'mode = "tproxy"\nworkers = 1\nuser = "nobody"\nmetrics = "127.0.0.1:9153"' \
+    write_config tproxy "$1"
+  start_unbound proxy dfw-srv 10.99.0.1 "interface: 127.0.0.1@5391"
+  fw apply
+  ip netns exec dfw-srv "$DNSFENCE" serve --config "$CONF" >"$WORK/serve.log" 2>&1 &
+  SERVE_PID=$!
+  PIDS+=("$SERVE_PID")
+  wait_for "serve's metrics" in_ns dfw-srv curl -sf http://127.0.0.1:9153/metrics -o /dev/null
+}
+
 # The leak resolver (also on the client's LAN) and the allowlisted one, both also on 853 and 443
 # (plain DNS standing in for DoT/DoQ/DoH: the firewall decides by address and port).
 start_resolvers() {
@@ -292,14 +305,9 @@ scenario_iptables_modes() {
   fw status >/dev/null || fail "iptables block: status not in sync"
   fw remove
   pass "iptables block mode: v4/v6 udp/tcp rejected, allowlist reachable"
-  UPSTREAM=127.0.0.1:5391 SERVE_EXTRA=$'mode = "tproxy"\nworkers = 1\nuser = "nobody"\nmetrics = "127.0.0.1:9153"' \
-    write_config tproxy iptables
-  start_unbound proxy dfw-srv 10.99.0.1 "interface: 127.0.0.1@5391"
-  fw apply
-  ip netns exec dfw-srv "$DNSFENCE" serve --config "$CONF" >"$WORK/serve.log" 2>&1 &
-  PIDS+=($!)
-  local serve=$!
-  wait_for "serve's metrics" in_ns dfw-srv curl -sf http://127.0.0.1:9153/metrics -o /dev/null
+  local serve
+  tproxy_with_serve iptables
+  serve=$SERVE_PID
   each_path iptables-tproxy 10.99.0.1 proxy
   [ "$(counter tproxy_dns tproxied-v6-udp)" -ge 1 ] || fail "iptables tproxied-v6-udp counter"
   fw status >/dev/null || fail "iptables tproxy: status not in sync"
@@ -379,18 +387,10 @@ scenario_reject() {
 # family x transport is answered by serve's upstream, and kdig accepts a UDP answer only from the
 # address it asked, so each answer proves the reply came from the original destination.
 scenario_tproxy_serve() {
-  UPSTREAM=127.0.0.1:5391 SERVE_EXTRA=$'mode = "tproxy"
-workers = 1
-user = "nobody"
-metrics = "127.0.0.1:9153"' \
-    write_config tproxy
+  local serve
   start_resolvers
-  start_unbound proxy dfw-srv 10.99.0.1 "interface: 127.0.0.1@5391"
-  fw apply
-  ip netns exec dfw-srv "$DNSFENCE" serve --config "$CONF" >"$WORK/serve.log" 2>&1 &
-  PIDS+=($!)
-  local serve=$!
-  wait_for "serve's metrics" in_ns dfw-srv curl -sf http://127.0.0.1:9153/metrics -o /dev/null
+  tproxy_with_serve nft
+  serve=$SERVE_PID
   each_path tproxy-serve 10.99.0.1 proxy
   allowlisted  # serve passes the allowlist through to the resolver asked
   [ "$(counter tproxy_dns tproxied-v6-tcp)" -ge 1 ] || fail "tproxied-v6-tcp counter"
