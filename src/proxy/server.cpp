@@ -11,7 +11,7 @@ namespace dnsfence::proxy {
 namespace {
 
 std::shared_ptr<const UpstreamSet> assign(UpstreamTable& table, const common::Config& config) {
-  auto set = table.assign(config.serve.upstreams);
+  auto set = table.assign(config.serve.upstreams, now_ns());
   if (!set) throw common::ConfigError(config.source + ": " + set.error());
   return std::make_shared<const UpstreamSet>(std::move(*set));
 }
@@ -39,7 +39,11 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
 
 }  // namespace
 
-Server::Server(common::Config config) : config_(std::move(config)) {
+Server::Server(common::Config config)
+    : config_(std::move(config)),
+      // Every query to an upstream ends by its deadline (upstream_timeout_ms, TCP retries
+      // included): twice that after it left the set, its index can name another one.
+      upstream_table_(2 * std::chrono::nanoseconds(config_.serve.upstream_timeout).count()) {
   shared_.rules.store(policy::RuleSet::compile(config_));
   shared_.upstreams.store(assign(upstream_table_, config_));
   unsigned n = config_.serve.workers;
@@ -87,6 +91,16 @@ std::vector<std::string> Server::reload(const common::Config& fresh) {
   auto rules = policy::RuleSet::compile(fresh);
   auto upstreams = assign(upstream_table_, fresh);  // last: a refusal must leave the table as it was
   auto keys = restart_needed(config_.serve, fresh.serve);
+  for (const std::uint8_t i : upstreams->renamed) {  // its counters so far belong to the one before
+    std::uint64_t sent = 0;
+    std::uint64_t timeouts = 0;
+    for (const auto& w : workers_) {
+      sent += w->stats().upstream_sent[i].get();
+      timeouts += w->stats().upstream_timeouts[i].get();
+    }
+    sent_before_[i].store(sent);
+    timeouts_before_[i].store(timeouts);
+  }
   shared_.rules.store(std::move(rules));
   shared_.upstreams.store(std::move(upstreams));
   const auto g = shared_.generation.fetch_add(1, std::memory_order_release) + 1;
@@ -114,7 +128,9 @@ std::string Server::metrics() const {
   for (const auto& w : workers_) stats.push_back(&w->stats());
   std::vector<UpstreamLabel> upstreams;
   const auto current = shared_.upstreams.load();  // held: a reload may replace it meanwhile
-  for (const auto& e : current->entries) upstreams.push_back({e.index, e.address.to_string()});
+  for (const auto& e : current->entries)
+    upstreams.push_back(
+        {e.index, e.address.to_string(), sent_before_[e.index].load(), timeouts_before_[e.index].load()});
   const auto rules = shared_.rules.load();
   return render_prometheus(stats, *rules, upstreams);
 }

@@ -2,6 +2,9 @@
 // `dnsfence serve` as a whole: the workers, the shared rules snapshot, the metrics endpoint and
 // reloads. Control plane: methods may throw.
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,8 +34,7 @@ class Server {
   /// Applies a new configuration's policy (names, canaries, destinations, allowlist) and upstreams
   /// atomically; sockets and in-flight queries are untouched. Returns the keys that changed but
   /// need a restart (listeners, workers, timeouts, ...), for the log. Throws common::ConfigError,
-  /// applying nothing, when the upstreams would exceed the process's common::kMaxUpstreams
-  /// distinct upstreams.
+  /// applying nothing, when a new upstream finds no free index (see UpstreamTable).
   std::vector<std::string> reload(const common::Config& fresh);
   /// Stops and joins every thread.
   void stop();
@@ -47,6 +49,9 @@ class Server {
 
   common::Config config_;
   UpstreamTable upstream_table_;
+  // Per upstream index: its counters' values when a reload gave it to a new upstream.
+  std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> sent_before_{};
+  std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> timeouts_before_{};
   Shared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;

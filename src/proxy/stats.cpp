@@ -51,21 +51,22 @@ void render_upstreams(std::ostringstream& out, const std::vector<const Stats*>& 
                       const std::vector<UpstreamLabel>& upstreams) {
   auto each = [&](const char* name, auto get) {
     for (const auto& u : upstreams)
-      if (u.index < kMaxUpstreams) out << name << "{upstream=\"" << u.address << "\"} " << get(u.index) << "\n";
+      if (u.index < kMaxUpstreams) out << name << "{upstream=\"" << u.address << "\"} " << get(u) << "\n";
   };
-  auto total = [&](const std::array<Counter, kMaxUpstreams> Stats::* member) {
-    return [&workers, member](std::size_t i) {
-      return sum(workers, [&](const Stats& s) { return (s.*member)[i].get(); });
+  auto total = [&](const std::array<Counter, kMaxUpstreams> Stats::* member, std::uint64_t UpstreamLabel::* before) {
+    return [&workers, member, before](const UpstreamLabel& u) {
+      return sum(workers, [&](const Stats& s) { return (s.*member)[u.index].get(); }) - (before ? u.*before : 0);
     };
   };
+  const auto in_rotation = total(&Stats::upstream_up, nullptr);
   header(out, "dnsfence_upstream_up", "gauge", "1 if the upstream is in rotation (in every worker)");
-  each("dnsfence_upstream_up", [&](std::size_t i) { return total(&Stats::upstream_up)(i) == workers.size() ? 1 : 0; });
+  each("dnsfence_upstream_up", [&](const UpstreamLabel& u) { return in_rotation(u) == workers.size() ? 1 : 0; });
   header(out, "dnsfence_upstream_workers_in_rotation", "gauge", "Workers that have the upstream in rotation");
-  each("dnsfence_upstream_workers_in_rotation", total(&Stats::upstream_up));
+  each("dnsfence_upstream_workers_in_rotation", in_rotation);
   header(out, "dnsfence_upstream_queries_total", "counter", "Queries sent to each upstream");
-  each("dnsfence_upstream_queries_total", total(&Stats::upstream_sent));
+  each("dnsfence_upstream_queries_total", total(&Stats::upstream_sent, &UpstreamLabel::sent_before));
   header(out, "dnsfence_upstream_timeouts_total", "counter", "Queries and health checks an upstream did not answer");
-  each("dnsfence_upstream_timeouts_total", total(&Stats::upstream_timeouts));
+  each("dnsfence_upstream_timeouts_total", total(&Stats::upstream_timeouts, &UpstreamLabel::timeouts_before));
 }
 
 void render_simple(std::ostringstream& out, const std::vector<const Stats*>& workers) {

@@ -60,10 +60,13 @@ struct Stats {
   void observe_latency(std::uint64_t us) noexcept;
 };
 
-/// A current upstream's counter index (its UpstreamTable index) and its metric label.
+/// A current upstream's counter index (its UpstreamTable index), its metric label, and what its
+/// index's counters held when the index was given to it (counted for an upstream long gone).
 struct UpstreamLabel {
   std::size_t index = 0;
   std::string address;
+  std::uint64_t sent_before = 0;
+  std::uint64_t timeouts_before = 0;
 };
 
 /// The Prometheus text exposition of the sum of `workers`, with rule labels from `rules` and the

@@ -4,19 +4,38 @@
 
 namespace dnsfence::proxy {
 
-std::expected<UpstreamSet, std::string> UpstreamTable::assign(const std::vector<common::SocketAddress>& list) {
-  std::vector<common::SocketAddress> known = known_;
+std::expected<UpstreamSet, std::string> UpstreamTable::assign(const std::vector<common::SocketAddress>& list,
+                                                              std::int64_t now_ns) {
+  auto listed = [&](const common::SocketAddress& a) { return std::find(list.begin(), list.end(), a) != list.end(); };
+  std::vector<Known> known = known_;
   UpstreamSet set;
   for (const auto& a : list) {
-    auto it = std::find(known.begin(), known.end(), a);
-    if (it == known.end()) {
-      if (known.size() == common::kMaxUpstreams)
-        return std::unexpected("serve.upstreams: " + a.to_string() + " would be distinct upstream number " +
-                               std::to_string(known.size() + 1) + " of this process, more than " +
-                               std::to_string(common::kMaxUpstreams) + "; restart to use it");
-      it = known.insert(known.end(), a);
+    auto it = std::find_if(known.begin(), known.end(), [&](const Known& k) { return k.address == a; });
+    if (it == known.end() && known.size() < common::kMaxUpstreams) {
+      it = known.insert(known.end(), Known{a});
+    } else if (it == known.end()) {
+      // Every index taken: the one whose upstream left longest ago, if past the grace period.
+      auto oldest = known.end();
+      for (auto k = known.begin(); k != known.end(); ++k)
+        if (k->left_ns >= 0 && now_ns - k->left_ns >= grace_ns_ && !listed(k->address) &&
+            (oldest == known.end() || k->left_ns < oldest->left_ns))
+          oldest = k;
+      if (oldest == known.end())
+        return std::unexpected("serve.upstreams: " + a.to_string() + " needs an upstream index, and all " +
+                               std::to_string(common::kMaxUpstreams) +
+                               " are in use or held for queries still in flight to upstreams removed less than " +
+                               std::to_string(grace_ns_ / 1'000'000) + " ms ago; reload again later");
+      it = oldest;
+      it->address = a;
+      set.renamed.push_back(static_cast<std::uint8_t>(it - known.begin()));
     }
     set.entries.push_back({static_cast<std::uint8_t>(it - known.begin()), a});
+  }
+  for (auto& k : known) {
+    if (listed(k.address))
+      k.left_ns = -1;
+    else if (k.left_ns < 0)
+      k.left_ns = now_ns;
   }
   known_ = std::move(known);
   return set;

@@ -31,18 +31,30 @@ struct UpstreamSet {
     common::SocketAddress address;
   };
   std::vector<Entry> entries;
+  std::vector<std::uint8_t> renamed;  // indices that named another, long departed, upstream before
 };
 
-/// Control plane: the distinct upstream addresses this process has used, each with a fixed index.
+/// Control plane: the upstream addresses this process has used, each with a fixed index for as
+/// long as it is in the set and `grace_ns` after it left (longer than any query's deadline, so
+/// nothing in flight or being health-checked refers to it any more).
 class UpstreamTable {
  public:
-  /// The set for `list`, giving addresses not seen before the next free indices. Fails, changing
-  /// nothing, when that would make more than common::kMaxUpstreams distinct upstreams.
-  std::expected<UpstreamSet, std::string> assign(const std::vector<common::SocketAddress>& list);
+  explicit UpstreamTable(std::int64_t grace_ns = 0) noexcept : grace_ns_(grace_ns) {}
+  /// The set for `list` at time `now_ns`. A known address keeps its index; a new one takes the
+  /// next free index or, once all common::kMaxUpstreams are taken, the index of the upstream
+  /// that left the set longest ago, at least grace_ns before (listed in `renamed`). Fails,
+  /// changing nothing, when no index is free.
+  std::expected<UpstreamSet, std::string> assign(const std::vector<common::SocketAddress>& list,
+                                                 std::int64_t now_ns = 0);
   [[nodiscard]] std::size_t size() const noexcept { return known_.size(); }
 
  private:
-  std::vector<common::SocketAddress> known_;
+  struct Known {
+    common::SocketAddress address;
+    std::int64_t left_ns = -1;  // when it left the set; -1: in the current set
+  };
+  std::int64_t grace_ns_;
+  std::vector<Known> known_;
 };
 
 class UpstreamPool {

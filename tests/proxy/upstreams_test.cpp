@@ -85,11 +85,46 @@ TEST(UpstreamTable, RefusesMoreDistinctUpstreamsThanItHoldsAndChangesNothing) {
   const auto over = table.assign(addresses({"10.64.1.1:53", "10.64.2.1:53"}));
   ASSERT_FALSE(over);
   EXPECT_NE(over.error().find("10.64.2.1:53"), std::string::npos);
-  EXPECT_NE(over.error().find("more than 16"), std::string::npos);
+  EXPECT_NE(over.error().find("all 16 are in use"), std::string::npos);
   EXPECT_EQ(table.size(), common::kMaxUpstreams);
   const auto again = table.assign(addresses({"10.64.1.16:53"}));  // known: still fine
   ASSERT_TRUE(again);
   EXPECT_EQ(again->entries[0].index, 15);
+}
+
+// A fleet that keeps changing its resolvers: once every index has been used, a new upstream takes
+// the index of the one that left longest ago, but only after the grace period (by then every query
+// sent to it has met its deadline); before that the reload is refused and nothing changes.
+TEST(UpstreamTable, ReusesTheIndexThatLeftLongestAgoOnlyAfterTheGrace) {
+  UpstreamTable table(100);
+  std::vector<common::SocketAddress> list;
+  for (std::size_t i = 0; i < common::kMaxUpstreams; ++i)
+    list.push_back(*common::SocketAddress::parse("10.64.1." + std::to_string(i + 1) + ":53"));
+  ASSERT_TRUE(table.assign(list, 0));
+  list.erase(list.begin(), list.begin() + 2);  // 10.64.1.1 and 10.64.1.2 leave at t=10
+  ASSERT_TRUE(table.assign(list, 10));
+  list.erase(list.begin());  // 10.64.1.3 leaves at t=20
+  ASSERT_TRUE(table.assign(list, 20));
+  list.push_back(*common::SocketAddress::parse("10.64.9.1:53"));
+  const auto early = table.assign(list, 109);  // 10.64.1.1 left 99 ago: still held
+  ASSERT_FALSE(early);
+  EXPECT_NE(early.error().find("10.64.9.1:53"), std::string::npos);
+  EXPECT_NE(early.error().find("reload again later"), std::string::npos);
+  const auto later = table.assign(list, 110);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->entries.back().index, 0);  // 10.64.1.1's (it and 10.64.1.2 left first; 0 found first)
+  EXPECT_EQ(later->renamed, std::vector<std::uint8_t>{0});
+  list.push_back(*common::SocketAddress::parse("10.64.9.2:53"));
+  const auto second = table.assign(list, 115);  // 10.64.1.2's index, free since 110
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->renamed, std::vector<std::uint8_t>{1});
+  list.push_back(*common::SocketAddress::parse("10.64.9.3:53"));
+  ASSERT_FALSE(table.assign(list, 119));  // 10.64.1.3 left at 20: held until 120
+  const auto third = table.assign(list, 120);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->renamed, std::vector<std::uint8_t>{2});
+  EXPECT_EQ(third->entries.back().index, 2);
+  EXPECT_EQ(table.size(), common::kMaxUpstreams);
 }
 
 TEST(UpstreamPool, UpdateKeepsHealthOfKeptUpstreamsAndNeverPicksRemovedOnes) {
@@ -141,6 +176,16 @@ TEST(Stats, RendersPrometheusTextWithoutNames) {
   EXPECT_NE(text.find("dnsfence_upstream_workers_in_rotation{upstream=\"10.64.0.1:53\"} 1"), std::string::npos);
   EXPECT_NE(text.find("rule=\"canary:doh\""), std::string::npos);
   EXPECT_NE(text.find("} 5\n"), std::string::npos);
+}
+
+TEST(Stats, AReusedUpstreamIndexCountsOnlyForItsNewUpstream) {
+  auto rules = policy::RuleSet::compile(common::parse_config("[serve]\nupstreams = [\"10.64.0.1\"]\n", "t.toml"));
+  Stats a;
+  a.upstream_sent[3].add(12);
+  a.upstream_timeouts[3].add(4);
+  const std::string text = render_prometheus({&a}, *rules, {{3, "10.64.0.9:53", 10, 4}});
+  EXPECT_NE(text.find("dnsfence_upstream_queries_total{upstream=\"10.64.0.9:53\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("dnsfence_upstream_timeouts_total{upstream=\"10.64.0.9:53\"} 0\n"), std::string::npos);
 }
 
 }  // namespace

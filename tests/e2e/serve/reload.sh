@@ -2,7 +2,7 @@
 # SIGHUP reloads the upstream list: two real unbound upstreams, A and B, each answering
 # who.example TXT with its own name. serve starts with A; a reload to B sends every new query to
 # B while a query already in flight to A (stopped with SIGSTOP) still gets A's answer. A file with
-# an unknown key, or one that would bring the process past 16 distinct upstreams, is refused and B
+# an unknown key, or one that needs a 17th upstream index while A's is still held, is refused and B
 # keeps answering; a file listing 17 upstreams is refused at its line by --check-config.
 # Usage: DNSFENCE=build/apps/dnsfence/dnsfence tests/e2e/serve/reload.sh
 source "$(dirname "$0")/lib.sh"
@@ -72,7 +72,8 @@ check "B still answers after the refused reload" all_from upb
 
 many=$(for i in $(seq 1 15); do printf '"127.0.58.%s:53", ' "$i"; done)
 write_config "[$many\"$B:$PB\"]"
-check "15 new upstreams after A and B would be 17 distinct: refused" hup_and_wait "reload refused.*more than 16; restart"
+check "15 new upstreams next to B, while A's index is held for its grace period: refused" \
+  hup_and_wait "reload refused.*all 16 are in use or held.*reload again later"
 check "B still answers after the refused reload" all_from upb
 
 write_config "[\"$A:$PA\"]"
