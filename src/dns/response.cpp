@@ -128,19 +128,37 @@ std::expected<std::size_t, BuildError> ResponseBuilder::finish() noexcept {
     flags_ |= flag::TC;
   }
   const auto rcode = static_cast<std::uint16_t>(rcode_);
-  if (edns) {
-    w_.u8(0);
-    w_.u16(rrtype::OPT);
-    w_.u16(kDefaultEdnsSize);
-    w_.u32((static_cast<std::uint32_t>(rcode >> 4) << 24) | (edns->do_bit ? 0x8000U : 0U));
-    w_.u16(0);
-  }
+  if (edns) write_opt(w_, kDefaultEdnsSize, static_cast<std::uint8_t>(rcode >> 4), 0, edns->do_bit);
   if (!w_.ok()) return std::unexpected(BuildError::BufferTooSmall);
   const std::uint16_t header[6] = {
       query_.header().id, static_cast<std::uint16_t>(flags_ | (rcode & 0x0f)),    1, counts_[0],
       counts_[1],         static_cast<std::uint16_t>(counts_[2] + (edns ? 1 : 0))};
   for (std::size_t i = 0; i < 6; ++i) w_.patch_u16(2 * i, header[i]);
   return w_.size();
+}
+
+void write_opt(Writer& w, std::uint16_t udp_size, std::uint8_t extended_rcode, std::uint8_t version,
+               bool do_bit) noexcept {
+  w.u8(0);  // root owner
+  w.u16(rrtype::OPT);
+  w.u16(udp_size);
+  w.u32((static_cast<std::uint32_t>(extended_rcode) << 24) | (static_cast<std::uint32_t>(version) << 16) |
+        (do_bit ? 0x8000U : 0U));
+  w.u16(0);  // no options
+}
+
+std::size_t truncate_for_udp(std::span<std::uint8_t> answer, std::size_t limit, bool keep_opt) noexcept {
+  const auto m = parse(answer);
+  if (!m || !m->question()) return 0;
+  if (answer.size() <= limit) return answer.size();
+  const std::optional<Edns> edns = keep_opt ? m->edns() : std::nullopt;
+  const std::size_t at = m->question_end();
+  Writer header(answer.first(kHeaderSize));
+  write_header(header, {m->header().id, static_cast<std::uint16_t>(m->header().flags | flag::TC), 1, 0, 0,
+                        static_cast<std::uint16_t>(edns ? 1 : 0)});
+  Writer w(answer.subspan(at));
+  if (edns) write_opt(w, edns->udp_size, edns->extended_rcode, edns->version, edns->do_bit);
+  return w.ok() ? at + w.size() : 0;
 }
 
 std::expected<std::size_t, BuildError> build_response(const Message& query, Rcode rcode, const Soa* soa,

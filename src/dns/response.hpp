@@ -89,6 +89,16 @@ inline std::expected<std::size_t, BuildError> build_nodata(const Message& q, con
   return build_response(q, Rcode::NoError, soa, t, out);
 }
 
+/// Writes an OPT pseudo-record without options (RFC 6891 6.1.2).
+void write_opt(Writer& w, std::uint16_t udp_size, std::uint8_t extended_rcode, std::uint8_t version,
+               bool do_bit) noexcept;
+
+/// Fits a complete answer (from anywhere: an upstream's, over TCP) to a UDP client's `limit`
+/// (RFC 2181 9): unchanged when it fits; otherwise cut in place to header and question with TC
+/// set and no record, keeping its OPT record (extended RCODE, version, DO) when `keep_opt`.
+/// Returns the size to send; 0 when the answer does not parse or has no question.
+std::size_t truncate_for_udp(std::span<std::uint8_t> answer, std::size_t limit, bool keep_opt) noexcept;
+
 /// A header-only reply (QDCOUNT 0) for a query whose question could not be used: keeps ID,
 /// opcode, RD and CD; sets QR, RA and `rcode`. Fails only if `out` is shorter than a header.
 std::expected<std::size_t, BuildError> build_header_only(const Header& query, Rcode rcode,

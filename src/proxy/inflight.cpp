@@ -79,46 +79,19 @@ bool retry_over_tcp(const Slot& slot, const dns::Message& answer) noexcept {
   return slot.kind == SlotKind::Udp && answer.header().has(dns::flag::TC) && slot.client_udp_size > dns::kMinUdpSize;
 }
 
-namespace {
-
-// An OPT record with no options (RFC 6891 6.1.2).
-void write_opt(dns::Writer& w, std::uint16_t udp_size, std::uint8_t extended_rcode, std::uint8_t version,
-               bool do_bit) noexcept {
-  w.u8(0);
-  w.u16(dns::rrtype::OPT);
-  w.u16(udp_size);
-  w.u32((static_cast<std::uint32_t>(extended_rcode) << 24) | (static_cast<std::uint32_t>(version) << 16) |
-        (do_bit ? 0x8000U : 0U));
-  w.u16(0);
-}
-
-}  // namespace
-
 std::size_t build_retry_query(const Slot& slot, std::span<std::uint8_t> out) noexcept {
   if (slot.question_length == 0) return 0;
   const bool edns = slot.client_udp_size > 0;
   dns::Writer w(out);
   dns::write_header(w, {slot.upstream_id, slot.client_flags, 1, 0, 0, static_cast<std::uint16_t>(edns ? 1 : 0)});
   w.bytes(dns::Bytes(slot.question.data(), slot.question_length));
-  if (edns) write_opt(w, slot.client_udp_size, 0, 0, slot.client_do);
+  if (edns) dns::write_opt(w, slot.client_udp_size, 0, 0, slot.client_do);
   return w.ok() ? w.size() : 0;
 }
 
 std::size_t fit_udp_client(const Slot& slot, std::span<std::uint8_t> answer) noexcept {
   const std::size_t limit = std::min<std::size_t>(io::kMaxDatagram, std::max(dns::kMinUdpSize, slot.client_udp_size));
-  const auto m = dns::parse(answer);
-  if (!m || !m->question()) return 0;
-  if (answer.size() <= limit) return answer.size();
-  // Too big: keep header and question, drop every record, set TC (RFC 2181 9); keep the OPT (its
-  // extended RCODE, version and DO bit) for a client that sent one. Fits: the question is < 300.
-  const std::optional<dns::Edns> edns = slot.client_udp_size > 0 ? m->edns() : std::nullopt;
-  const std::size_t at = m->question_end();
-  dns::Writer header(answer.first(dns::kHeaderSize));
-  dns::write_header(header, {m->header().id, static_cast<std::uint16_t>(m->header().flags | dns::flag::TC), 1, 0, 0,
-                             static_cast<std::uint16_t>(edns ? 1 : 0)});
-  dns::Writer w(answer.subspan(at));
-  if (edns) write_opt(w, edns->udp_size, edns->extended_rcode, edns->version, edns->do_bit);
-  return w.ok() ? at + w.size() : 0;
+  return dns::truncate_for_udp(answer, limit, slot.client_udp_size > 0);
 }
 
 InflightTable::InflightTable(std::uint32_t capacity)

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <fstream>
+#include <sstream>
+
+#include "common/hex.hpp"
 
 #include "dns/testing_packets.hpp"
 
@@ -220,6 +224,38 @@ TEST(Response, AnswersWithOwnerNamesAndAuthority) {
   const Record nsr = *m.records(Section::Authority).begin();
   EXPECT_TRUE(equals(r.bytes(), nsr.owner, Name::from_text("leak.test").value()));
   EXPECT_EQ(nsr.type, rrtype::NS);
+}
+
+// unbound's 77-octet answer with two A records and an OPT with DO (tests/data), cut for a UDP
+// client that can take less.
+TEST(Response, TruncateForUdpKeepsQuestionAndOptionallyTheOpt) {
+  std::ifstream in(std::string(DNSFENCE_TEST_DATA) + "/response_a_edns_do.hex");
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto original = common::parse_hex(text.str()).value();
+  ASSERT_EQ(original.size(), 77U);
+  auto fits = original;
+  EXPECT_EQ(truncate_for_udp(fits, 77, true), 77U);
+  EXPECT_EQ(fits, original);
+
+  for (const bool keep_opt : {true, false}) {
+    auto cut = original;
+    const std::size_t n = truncate_for_udp(cut, 60, keep_opt);
+    ASSERT_GT(n, 0U);
+    ASSERT_LE(n, 60U);
+    const Message m = parse(Bytes(cut.data(), n)).value();
+    EXPECT_EQ(m.header().id, 0xa830);
+    EXPECT_TRUE(m.header().has(flag::TC));
+    EXPECT_EQ(m.header().ancount, 0);
+    ASSERT_TRUE(m.question().has_value());
+    EXPECT_EQ(m.edns().has_value(), keep_opt);
+    if (keep_opt) {
+      EXPECT_TRUE(m.edns()->do_bit);
+    }
+  }
+  std::array<std::uint8_t, 100> garbage{};
+  garbage.fill(0xff);
+  EXPECT_EQ(truncate_for_udp(garbage, 60, true), 0U);
 }
 
 }  // namespace
