@@ -196,22 +196,26 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
     stats_.oversize.add();
     return;
   }
-  const bool transparent = udp_listeners_[listener].transparent;
   std::optional<io::Peer> original;
   Query q{recv_->data(i), dns::Transport::Udp, std::nullopt};
-  if (transparent) {
+  int reply_fd = udp_listeners_[listener].fd.get();
+  if (udp_listeners_[listener].transparent) {
     original = recv_->original_destination(i);
-    if (original) q.original_destination = original->ip();
-    // No socket could send the reply from that port: drop it before it costs an upstream query.
-    if (original && reply_socket(listener, *original) < 0) {
-      stats_.tproxy_unanswerable.add();
-      return;
+    if (original) {
+      q.original_destination = original->ip();
+      // The reply must leave from the original address and port: drop what no socket could send
+      // from that port before it costs an upstream query.
+      reply_fd = reply_socket(listener, *original);
+      if (reply_fd < 0) {
+        stats_.tproxy_unanswerable.add();
+        return;
+      }
     }
   }
-  const int fd = udp_listeners_[listener].fd.get();
-  if (replies_->full() || (replies_fd_ >= 0 && replies_fd_ != fd)) flush();
-  // Redirect mode: the reply is built in place in the send batch; tproxy: in the scratch buffer.
-  Reply r{transparent ? std::span<std::uint8_t>(scratch_.data(), io::kMaxDatagram) : replies_->next()};
+  // A plain reply is built in place in the send batch; one from an original destination in the
+  // scratch buffer (it goes out with IP_PKTINFO).
+  if (!original && (replies_->full() || (replies_fd_ >= 0 && replies_fd_ != reply_fd))) flush();
+  Reply r{original ? std::span<std::uint8_t>(scratch_.data(), io::kMaxDatagram) : replies_->next()};
   const Decision d = pipeline_.handle(q, r);
   stats_.count(dns::Transport::Udp, d.action, d.destination);
   if (config_.debug_log) debug_log(d, dns::Transport::Udp);
@@ -223,7 +227,7 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
       slot.kind = SlotKind::Udp;
       slot.client = CompactAddr::from(recv_->peer(i));
       slot.listener = listener;
-      slot.has_reply_from = transparent && original.has_value();
+      slot.has_reply_from = original.has_value();
       if (slot.has_reply_from) slot.reply_from = CompactAddr::from(*original);
       if (!send_upstream_udp(*s, q.packet)) table_.release(*s);
       return;
@@ -235,10 +239,10 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
     return;
   }
   if (r.size == 0) return;
-  if (transparent && original) {
-    send_from(listener, *original, recv_->peer(i), std::span<const std::uint8_t>(r.buffer.data(), r.size));
+  if (original) {
+    queue_reply(reply_fd, std::span<const std::uint8_t>(r.buffer.data(), r.size), recv_->peer(i), *original);
   } else {
-    replies_fd_ = fd;
+    replies_fd_ = reply_fd;
     replies_->commit(r.size, recv_->peer(i));
   }
 }
@@ -313,7 +317,7 @@ void Worker::send_from(std::uint8_t listener, const io::Peer& from, const io::Pe
   // Both sockets are transparent and have the original port: IP_PKTINFO sets the source address.
   const int fd = reply_socket(listener, from);
   if (fd < 0) {
-    stats_.tproxy_unanswerable.add();  // checked on arrival already; kept for safety
+    stats_.tproxy_unanswerable.add();  // checked on arrival (handle_udp_query): not reached
     return;
   }
   queue_reply(fd, data, to, from);
