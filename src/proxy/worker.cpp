@@ -240,7 +240,7 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
   }
   if (r.size == 0) return;
   if (original) {
-    queue_reply(reply_fd, std::span<const std::uint8_t>(r.buffer.data(), r.size), recv_->peer(i), *original);
+    queue_reply(reply_fd, std::span<const std::uint8_t>(r.buffer.data(), r.size), recv_->peer(i), original);
   } else {
     replies_fd_ = reply_fd;
     replies_->commit(r.size, recv_->peer(i));
