@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -14,7 +15,13 @@ namespace {
 
 constexpr const char* kFilter = "udp port 53 or tcp port 53 or port 853";
 constexpr int kBufferBytes = 4 << 20;
-constexpr int kPollMs = 100;
+// Immediate mode would make libpcap use a TPACKET_V2 ring of snaplen-sized frames: 4 MiB holds
+// only ~60 of them, and a burst of probes overflowed it whenever the machine was busy. Without it
+// libpcap uses TPACKET_V3, whose blocks pack packets end to end, so the same 4 MiB holds tens of
+// thousands of DNS packets captured whole. The kernel hands over a partly filled block when its
+// timeout (kBlockMs) expires: stop() waits that long, twice for the timer's slack.
+constexpr int kBlockMs = 50;
+constexpr int kPollMs = kBlockMs;
 
 class PcapSource final : public PacketSource {
  public:
@@ -33,7 +40,6 @@ class PcapSource final : public PacketSource {
     pcap_ = pcap_create(device_.c_str(), err.data());
     if (pcap_ == nullptr) return std::unexpected(std::string("pcap_create: ") + err.data());
     pcap_set_snaplen(pcap_, 65535);
-    pcap_set_immediate_mode(pcap_, 1);
     pcap_set_buffer_size(pcap_, kBufferBytes);
     pcap_set_timeout(pcap_, kPollMs);
     if (pcap_activate(pcap_) < 0) return fail("pcap_activate");
@@ -54,6 +60,7 @@ class PcapSource final : public PacketSource {
   }
 
   CaptureResult stop() override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 * kBlockMs));
     stop_.store(true);
     if (thread_.joinable()) thread_.join();
     pcap_stat st{};

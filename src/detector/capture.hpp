@@ -30,12 +30,13 @@ class PacketSource {
   /// Starts capturing; when it returns successfully, every later packet is seen. Fails with the
   /// reason (no permission, no such device); never throws.
   virtual std::expected<void, std::string> start() = 0;
-  /// Stops (within ~100 ms) and returns what was seen. Call once, after a successful start().
+  /// Returns every packet that arrived before the call (within ~150 ms), and stops. Call once,
+  /// after a successful start().
   virtual CaptureResult stop() = 0;
 };
 
 /// libpcap on `device` ("any": every interface, with the interface index from DLT_LINUX_SLL2),
-/// immediate mode, a 4 MiB kernel buffer, at most `max_observations` kept. With a non-empty
+/// a 4 MiB kernel ring of whole packets, at most `max_observations` kept. With a non-empty
 /// `pcap_file`, every matched frame is also written there (the evidence for --pcap).
 std::unique_ptr<PacketSource> make_pcap_source(std::string device, std::string pcap_file, std::size_t max_observations);
 

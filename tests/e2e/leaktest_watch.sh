@@ -43,7 +43,16 @@ wait_for 10 nx $C kdig +time=1 +retry=0 @198.51.100.10 "ready.$ZONE" A
 
 mkdir -p "/etc/netns/$C"
 printf 'nameserver 10.97.2.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$C/resolv.conf"
-fail() { echo "FAIL: $*"; echo "--- output"; cat "$work/out"; echo "--- stderr"; cat "$work/stderr"; exit 1; }
+# On failure: each run's findings in a line each first (CI shows only the start), then everything.
+fail() {
+  echo "FAIL: $*"
+  python3 -c 'import json,sys
+for n, l in enumerate(open(sys.argv[1]), 1):
+    j = json.loads(l)
+    for f in j.get("findings", []) + j.get("added", []):
+        print(n, f["verdict"], f["resolver"], f["explanation"])' "$work/out" || true
+  echo "--- output"; cat "$work/out"; echo "--- stderr"; cat "$work/stderr"; exit 1
+}
 lines() { wc -l <"$work/out"; }
 has_lines() { (($(lines) >= $1)); }
 line() { sed -n "${1}p" "$work/out"; }
