@@ -31,6 +31,7 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
   check(a.health_check_interval == b.health_check_interval, "health_check_interval_ms");
   check(a.tcp_idle_timeout == b.tcp_idle_timeout && a.tcp_total_timeout == b.tcp_total_timeout, "tcp_*_timeout_ms");
   check(a.tcp_max_connections == b.tcp_max_connections, "tcp_max_connections");
+  check(a.udp_receive_buffer == b.udp_receive_buffer, "udp_receive_buffer");
   check(a.metrics == b.metrics, "metrics");
   check(a.user == b.user, "user");
   check(a.debug_log == b.debug_log, "debug_log");

@@ -74,7 +74,7 @@ void Worker::open() {
       const io::SocketOptions o{.reuseport = true,
                                 .transparent = transparent || reply53,
                                 .original_dst = transparent,
-                                .receive_buffer = 4 << 20};
+                                .receive_buffer = static_cast<int>(config_.udp_receive_buffer)};
       auto udp = io::open_udp(a, o);
       if (!udp) fail(udp.error(), "udp listener " + a.to_string());
       add_epoll(udp->get(), Kind::UdpListener, static_cast<std::uint32_t>(udp_listeners_.size()));
@@ -90,6 +90,7 @@ void Worker::open() {
   if (tproxy) add_listeners(config_.tproxy_listen, true);
   for (const char* any : {"0.0.0.0", "::"}) {
     for (std::size_t i = 0; i < kUpstreamSockets; ++i) {
+      // Large: an answer dropped here costs its client a SERVFAIL after upstream_timeout_ms.
       auto fd = io::open_udp(common::SocketAddress(*common::IpAddress::parse(any), 0), {.receive_buffer = 4 << 20});
       // A host without IPv6 still forwards over IPv4: keep an invalid socket in its place.
       if (!fd && std::string_view(any) == "0.0.0.0") fail(fd.error(), "upstream socket");

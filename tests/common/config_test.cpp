@@ -34,6 +34,7 @@ TEST(Config, TheAnnotatedExampleLoadsWithEveryKey) {
 TEST(Config, DefaultsWhenSectionsAreAbsent) {
   const Config c = parse_config("", "empty.toml");
   EXPECT_EQ(c.serve.max_inflight, 10000U);
+  EXPECT_EQ(c.serve.udp_receive_buffer, 0U);  // the kernel's default, as dnsdist and unbound
   EXPECT_EQ(c.serve.upstream_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(c.firewall.profile, FirewallProfile::Server);
   EXPECT_TRUE(c.allowlist.empty());
@@ -52,6 +53,8 @@ TEST(Config, ErrorsNameFileLineAndReason) {
             "t.toml:2:14: allowlist.addresses: host bits set in prefix '10.0.0.1/8'");
   EXPECT_EQ(error_of("[serve]\nupstreams = [\"10.0.0.1\"]\nmax_inflight = 0\n"),
             "t.toml:3:16: serve.max_inflight must be between 1 and 1000000");
+  EXPECT_EQ(error_of("[serve]\nudp_receive_buffer = -1\n"),
+            "t.toml:2:22: serve.udp_receive_buffer must be between 0 and 1073741824");
   EXPECT_EQ(error_of("[[serve.names]]\nname = \"a..b\"\n"), "t.toml:1:1: serve.names.name: empty label");
   EXPECT_EQ(error_of("[bogus]\n"), "t.toml:1:1: unknown key bogus");
 }

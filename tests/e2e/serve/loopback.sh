@@ -21,6 +21,7 @@ upstream_timeout_ms = 400
 health_check_interval_ms = 200
 tcp_idle_timeout_ms = 1000
 tcp_max_connections = 4
+udp_receive_buffer = 1048576
 metrics = "127.0.0.1:$MPORT"
 user = ""
 [[serve.names]]
@@ -54,6 +55,10 @@ PIDS+=("$SERVE_PID")
 wait_until 10 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
 M=127.0.0.1:$MPORT
 
+# "SOCKETS rbBYTES" for each distinct receive buffer size of the UDP listeners (one socket per
+# worker); the kernel doubles the size asked for.
+rcvbufs() { ss -uamnH "src $LISTEN:$PORT" | grep -o 'rb[0-9]*' | sort | uniq -c | xargs; }
+check "udp_receive_buffer on both workers' sockets" test "$(rcvbufs)" = "2 rb2097152"
 check "UDP v4 forwarded" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +short)"
 check "TCP v4 forwarded" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +tcp +short)"
 check "UDP v6 forwarded" grep -q 2001:db8::10 <<<"$(q ::1 "$PORT" www.example AAAA +short)"
@@ -155,10 +160,12 @@ check "systemd notified READY, RELOADING, STOPPING" bash -c \
   "grep -q READY=1 '$WORK/notify.log' && grep -q RELOADING=1 '$WORK/notify.log' && grep -q STOPPING=1 '$WORK/notify.log'"
 
 # The debug log is the only way names are logged.
-"$DNSFENCE" serve --listen "$LISTEN:$PORT" --upstream "$UP1:$P1" --metrics "" --user "" --debug-log \
+"$DNSFENCE" serve --listen "$LISTEN:$PORT" --upstream "$UP1:$P1" --metrics "" --user "" --debug-log --workers 1 \
   >"$WORK/debug.log" 2>&1 &
 PIDS+=("$!")
 wait_until 10 sh -c "kdig @$LISTEN -p $PORT +time=1 +retry=0 www.example +short | grep -q 192.0.2.10"
+check "the kernel's default receive buffer without udp_receive_buffer" \
+  test "$(rcvbufs)" = "1 rb$(sysctl -n net.core.rmem_default)"
 check "flags only, no file: forwarding works" grep -q 192.0.2.10 <<<"$(q $LISTEN "$PORT" www.example A +short)"
 check "debug log names queries" grep -q "name=www.example. type=1 action=forward" "$WORK/debug.log"
 finish
