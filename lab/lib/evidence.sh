@@ -36,7 +36,7 @@ seen_sources() {
   { log_slice "$r" | grep -Ei " (${pat//./\\.})\. " || true; } | sed -E 's/.*info: ([0-9a-f.:]+) .*/\1/' | sort -u | paste -sd, - || true
 }
 
-log_has() { log_slice "$1" | grep -qi "$LOG_NAME_BEFORE$2\. "; }
+log_has() { grep -qi "$LOG_NAME_BEFORE$2\. " <<<"$(log_slice "$1")"; }
 
 # log_barrier NAME...: sends one marker query to each resolver from a namespace the protection
 # never touches and waits until each log shows it. Unbound logs queries in arrival order, so
@@ -63,7 +63,7 @@ capture_start() {
     "($filter) or udp port 9"
   wait_until 5 grep -q "listening on" "$LAB_STATE/out/tcpdump-$name.out" || die "tcpdump $name did not start"
 }
-capture_has_marker() { tcpdump -n -r "$1" 2>/dev/null | grep -q "$2"; }
+capture_has_marker() { grep -q "$2" <<<"$(tcpdump -n -r "$1" 2>/dev/null)"; }
 # capture_stop NAME: marker, stop, and the decoded packets in $CASE_DIR/NAME.txt (without markers).
 capture_stop() {
   local ns dst tag

@@ -122,7 +122,7 @@ serve_stop() { stop_bg serve; }
 # witness answers an arbitrary name NXDOMAIN, which is an answer).
 serve_answers() {
   recorded_pid serve >/dev/null || return 1
-  nsx $NS_VPN kdig @$TUN_SERVER "$(probe_name ready)" +timeout=1 +retry=0 | grep -qE "status: (NOERROR|NXDOMAIN)"
+  grep -qE "status: (NOERROR|NXDOMAIN)" <<<"$(nsx $NS_VPN kdig @$TUN_SERVER "$(probe_name ready)" +timeout=1 +retry=0)"
 }
 
 # protect_server_redirect [ipv4-only]: the paper's transparent DNS proxy. The firewall DNATs every
@@ -160,7 +160,7 @@ serve_tproxy_start() {
   wait_until 5 serve_tproxy_listening || die "dnsfence serve (tproxy) did not start: $(tail -5 "$log")"
 }
 serve_tproxy_listening() {
-  recorded_pid serve-tproxy >/dev/null && nsx $NS_VPN ss -Hlun "sport = :$TPROXY_PORT" | grep -q .
+  recorded_pid serve-tproxy >/dev/null && grep -q . <<<"$(nsx $NS_VPN ss -Hlun "sport = :$TPROXY_PORT")"
 }
 serve_tproxy_stop() { stop_bg serve-tproxy; }
 

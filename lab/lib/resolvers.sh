@@ -120,7 +120,7 @@ CONF
 }
 
 resolver_listening() {  # resolver_listening NAME: its UDP socket on port 53 is bound
-  nsx "${RESOLVER_NS[$1]}" ss -Hlun "sport = :53" | grep -q "${RESOLVER_ADDR[$1]}:53"
+  grep -q "${RESOLVER_ADDR[$1]}:53" <<<"$(nsx "${RESOLVER_NS[$1]}" ss -Hlun "sport = :53")"
 }
 
 resolver_stop() { stop_bg "unbound-$1"; }

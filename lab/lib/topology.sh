@@ -102,7 +102,7 @@ topology_down() {
 topology_status() {
   local ns
   for ns in "${LAB_NAMESPACES[@]}"; do
-    if ip netns list | grep -qw "$ns"; then
+    if grep -qw "$ns" <<<"$(ip netns list)"; then
       printf '  %-13s %s\n' "$ns" "$(ip -n "$ns" -br -4 addr | awk '$1 != "lo" {printf "%s=%s ", $1, $3}')"
     else
       printf '  %-13s (absent)\n' "$ns"

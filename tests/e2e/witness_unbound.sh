@@ -54,7 +54,7 @@ teardown() {
 clean_leftovers() {  # a previous run that died: its processes live only in our own namespaces
   local ns pid
   for ns in "${NS[@]}"; do
-    ip netns list | grep -qw "^$ns" || continue
+    grep -qw "^$ns" <<<"$(ip netns list)" || continue
     for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns"
   done
@@ -214,8 +214,8 @@ log "resolver path: recorded 198.51.100.2 only (types A,TXT); TXT evidence in-ba
 
 # 2. A forged token through the same resolver: NXDOMAIN, nothing recorded.
 forged="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.$ZONE"
-dig_client @10.53.1.1 A "$forged" | grep -q NXDOMAIN || fail "forged token not NXDOMAIN"
-in_ns dfw-auth curl -sf "$API/metrics" | grep -q 'dnsfence_witness_queries_total{outcome="forged"} [1-9]' ||
+grep -q NXDOMAIN <<<"$(dig_client @10.53.1.1 A "$forged")" || fail "forged token not NXDOMAIN"
+grep -q 'dnsfence_witness_queries_total{outcome="forged"} [1-9]' <<<"$(in_ns dfw-auth curl -sf "$API/metrics")" ||
   fail "forged query not counted"
 [ "$(results "$RUN" | jq '.resolvers[0].count')" = 2 ] || fail "forged query changed the run"
 
@@ -234,7 +234,7 @@ log "stealth path: the stealth server logged the probe; the witness recorded not
 
 # 4. The witness directly: UDP to its secondary address (the reply must come from it, or kdig
 #    drops it), TCP over IPv6, and the noreply label.
-in_ns dfw-resolver kdig +timeout=2 +retry=0 @198.51.100.54 "$ZONE" SOA | grep -q NOERROR ||
+grep -q NOERROR <<<"$(in_ns dfw-resolver kdig +timeout=2 +retry=0 @198.51.100.54 "$ZONE" SOA)" ||
   fail "no reply from the secondary address (IP_PKTINFO)"
 tcp6=$(in_ns dfw-resolver kdig +tcp +short @fd00:53:1::53 TXT "$(jq -r '.probes[3]' <<<"$run")")
 grep -q '"resolver=fd00:53:1::2" "port=[0-9]*" "transport=tcp"' <<<"$tcp6" || fail "TCP/IPv6 evidence: $tcp6"
@@ -255,7 +255,7 @@ RUN3=$(jq -r .run <<<"$run3")
 [ "$(dig_client @10.53.1.1 +short A "$(jq -r '.probes_v4[0]' <<<"$run3")")" = "192.0.2.80" ] || fail "v4-only probe"
 [ "$(results "$RUN3" | jq -r '[.resolvers[].address] | join(",")')" = "fd00:53:1::2,198.51.100.2" ] ||
   fail "v4-only probe recorded: $(results "$RUN3")"
-in_ns dfw-auth curl -sf "$API/metrics" | grep -q 'dnsfence_witness_queries_total{outcome="referral"} [1-9]' ||
+grep -q 'dnsfence_witness_queries_total{outcome="referral"} [1-9]' <<<"$(in_ns dfw-auth curl -sf "$API/metrics")" ||
   fail "no referral counted"
 log "family-only sets: the v6 probe came over IPv6 after a referral, the v4 probe over IPv4"
 

@@ -127,7 +127,7 @@ scenario_redirect() {
   allowlisted
   [ "$(counter redirect_dns redirected-v6-tcp)" -ge 1 ] || fail "redirected-v6-tcp counter"
   fw allow add 192.0.2.53
-  fw allow list | grep -qx 192.0.2.53 || fail "allow list does not show 192.0.2.53"
+  grep -qx 192.0.2.53 <<<"$(fw allow list)" || fail "allow list does not show 192.0.2.53"
   expect_answer "after allow add" 10.99.0.2 192.0.2.53 "allowed-now-$RANDOM.test."
   set +e; fw status >/dev/null; rc=$?; set -e
   [ $rc -eq 2 ] || fail "status after allow add: exit $rc, expected 2 (drift)"
@@ -161,8 +161,8 @@ scenario_tproxy() {
   start_unbound proxy dfw-srv 10.99.0.1 "interface: 0.0.0.0@5300" "interface: ::@5300" "ip-transparent: yes" \
     "interface-automatic: yes" "interface-automatic-ports: \"5300\""
   fw apply
-  in_ns dfw-srv ip rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v4) missing"
-  in_ns dfw-srv ip -6 rule | grep -q "fwmark 0x1 lookup 100" || fail "policy routing rule (v6) missing"
+  grep -q "fwmark 0x1 lookup 100" <<<"$(in_ns dfw-srv ip rule)" || fail "policy routing rule (v4) missing"
+  grep -q "fwmark 0x1 lookup 100" <<<"$(in_ns dfw-srv ip -6 rule)" || fail "policy routing rule (v6) missing"
   # unbound stands in for `dnsfence serve`: over TCP the accepted transparent socket answers from
   # the original address; over UDP it answers from port 5300, which kdig rightly ignores. So UDP
   # asserts delivery to the proxy (its log) and that nothing reached the leak resolver.
@@ -187,8 +187,8 @@ scenario_tproxy() {
   [ "$(counter guard blocked-dns-udp)" -ge 2 ] || fail "guard did not catch the untproxied queries"
   pass "tproxy, proxy down: the guard rejects, nothing reaches any resolver"
   fw remove
-  in_ns dfw-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
-  in_ns dfw-srv ip -6 route show table 100 | grep -q . && fail "v6 local route left after remove"
+  grep -q "fwmark 0x1" <<<"$(in_ns dfw-srv ip rule)" && fail "policy routing rule left after remove"
+  grep -q . <<<"$(in_ns dfw-srv ip -6 route show table 100)" && fail "v6 local route left after remove"
   pass "tproxy policy routing created and removed with the table"
 }
 
@@ -243,7 +243,7 @@ scenario_lifecycle() {
   pass "drift detected and repaired"
   fw remove
   in_ns dfw-srv nft list table inet dnsfence >/dev/null 2>&1 && fail "table still present after remove"
-  in_ns dfw-srv nft list chain inet operator operator_forward | grep -q "operator rule" || fail "operator's table touched"
+  grep -q "operator rule" <<<"$(in_ns dfw-srv nft list chain inet operator operator_forward)" || fail "operator's table touched"
   fw remove
   pass "remove deletes exactly table inet dnsfence (idempotent), the operator's table is untouched"
   # A backend tool that cannot run, fed a ruleset larger than a pipe's buffer (a 100,000-address
@@ -252,7 +252,7 @@ scenario_lifecycle() {
               for i in range(1, 100001)) + "]\n[firewall]\nmode = \"block\"\nbackend = \"iptables\"\ninterfaces = [\"vpn0\"]")' >"$WORK/big.toml"
   set +e; out=$(in_ns dfw-srv env PATH=/nonexistent "$DNSFENCE" firewall apply --config "$WORK/big.toml" 2>&1); rc=$?; set -e
   if [ $rc -ne 1 ] || ! grep -q "cannot run ipset: No such file" <<<"$out"; then fail "missing ipset: exit $rc: $out"; fi
-  in_ns dfw-srv iptables -S | grep -q dnsfence && fail "missing ipset: iptables chains were created"
+  grep -q dnsfence <<<"$(in_ns dfw-srv iptables -S)" && fail "missing ipset: iptables chains were created"
   pass "a backend tool that cannot run: exit 1, named, nothing applied"
 }
 
@@ -271,8 +271,8 @@ scenario_iptables() {
   [ "$(counter redirect_dns redirected-v6-udp)" -ge 1 ] || fail "iptables redirected-v6-udp counter"
   fw allow add 2001:db8:2::53
   fw allow add 192.0.2.0/24
-  fw allow list | grep -qx 2001:db8:2::53 || fail "allow list does not show 2001:db8:2::53"
-  in_ns dfw-srv ipset list dnsfence-allow-net-v4 | grep -qx 192.0.2.0/24 || fail "prefix not in the hash:net ipset"
+  grep -qx 2001:db8:2::53 <<<"$(fw allow list)" || fail "allow list does not show 2001:db8:2::53"
+  grep -qx 192.0.2.0/24 <<<"$(in_ns dfw-srv ipset list dnsfence-allow-net-v4)" || fail "prefix not in the hash:net ipset"
   for server in "${LEAK[@]}"; do
     expect_answer "iptables: after allow add $server" 10.99.0.2 "$server" "ipt-allowed-$RANDOM.test."
   done
@@ -287,9 +287,9 @@ scenario_iptables() {
   set +e; out=$(fw status); rc=$?; set -e
   if [ $rc -ne 2 ] || ! grep -q "chain guard" <<<"$out"; then fail "iptables drift not detected (exit $rc): $out"; fi
   fw remove
-  in_ns dfw-srv iptables-save | grep -q DNSFENCE && fail "iptables chains left after remove"
-  in_ns dfw-srv ip6tables-save | grep -q DNSFENCE && fail "ip6tables chains left after remove"
-  in_ns dfw-srv ipset -n list | grep -q dnsfence && fail "ipsets left after remove"
+  grep -q DNSFENCE <<<"$(in_ns dfw-srv iptables-save)" && fail "iptables chains left after remove"
+  grep -q DNSFENCE <<<"$(in_ns dfw-srv ip6tables-save)" && fail "ip6tables chains left after remove"
+  grep -q dnsfence <<<"$(in_ns dfw-srv ipset -n list)" && fail "ipsets left after remove"
   set +e; fw status >/dev/null; rc=$?; set -e
   [ $rc -eq 1 ] || fail "iptables status after remove: exit $rc, expected 1"
   pass "iptables backend: redirect v4/v6 udp/tcp, allowlist, 853, idempotent apply, clean removal"
@@ -312,7 +312,7 @@ scenario_iptables_modes() {
   [ "$(counter tproxy_dns tproxied-v6-udp)" -ge 1 ] || fail "iptables tproxied-v6-udp counter"
   fw status >/dev/null || fail "iptables tproxy: status not in sync"
   fw remove
-  in_ns dfw-srv ip rule | grep -q "fwmark 0x1" && fail "policy routing rule left after remove"
+  grep -q "fwmark 0x1" <<<"$(in_ns dfw-srv ip rule)" && fail "policy routing rule left after remove"
   pass "iptables tproxy mode with dnsfence serve: v4/v6 udp/tcp answered, removed cleanly"
   stop_pid "$serve"
   start_unbound vpn dfw-srv 10.99.0.1 "interface: 10.8.0.1" "interface: fd00:8::1"
@@ -394,7 +394,7 @@ scenario_tproxy_serve() {
   each_path tproxy-serve 10.99.0.1 proxy
   allowlisted  # serve passes the allowlist through to the resolver asked
   [ "$(counter tproxy_dns tproxied-v6-tcp)" -ge 1 ] || fail "tproxied-v6-tcp counter"
-  in_ns dfw-srv curl -s http://127.0.0.1:9153/metrics | grep -q 'action="pass",destination="allowlisted"' ||
+  grep -q 'action="pass",destination="allowlisted"' <<<"$(in_ns dfw-srv curl -s http://127.0.0.1:9153/metrics)" ||
     fail "serve did not count the allowlisted queries as passed"
   stop_pid "$serve"
   expect_answer "serve stopped" "" 192.0.2.53 "serve-down-$RANDOM.test."
