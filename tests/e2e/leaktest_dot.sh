@@ -19,12 +19,11 @@
 set -euo pipefail
 bin=${1:?dnsfence binary}
 record_dir=${2:-}
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
-for tool in unbound openssl python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-ldc V=dfd-ldv R=dfd-ldr
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
+lt_require unbound openssl python3
 lt_begin dfd-ld $C $V $R
 chmod 755 "$work"
 veth $C tun0 10.96.2.2/24 $V tunpeer 10.96.2.1/24

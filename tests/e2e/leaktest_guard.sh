@@ -19,12 +19,11 @@
 set -euo pipefail
 bin=${1:?dnsfence binary}
 record_dir=${2:-}
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
-for tool in unbound nft python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-lgc V=dfd-lgv R=dfd-lgr
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
+lt_require unbound nft python3
 lt_begin dfd-lg $C $V $R
 veth $C tun0 10.95.2.2/24 $V tunpeer 10.95.2.1/24
 veth $C lan0 10.95.1.2/24 $R lanpeer 10.95.1.1/24

@@ -14,12 +14,11 @@
 # Usage: leaktest_stealth.sh DNSFENCE_BINARY      (root; exit 77 = skipped)
 set -euo pipefail
 bin=${1:?dnsfence binary}
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
-command -v unbound >/dev/null || { echo "SKIP: no unbound"; exit 77; }
 
 C=dfd-ltc V=dfd-ltv R=dfd-ltr
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
+lt_require unbound
 lt_begin dfd-lt $C $V $R
 veth $C tun0 10.99.2.2/24 $V tunpeer 10.99.2.1/24
 veth $C lan0 10.99.1.2/24 $R lanpeer 10.99.1.1/24

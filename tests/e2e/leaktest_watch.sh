@@ -16,12 +16,11 @@
 # Usage: leaktest_watch.sh DNSFENCE_BINARY      (root; exit 77 = skipped)
 set -euo pipefail
 bin=${1:?dnsfence binary}
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
-for tool in unbound kdig python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dflt-wc V=dflt-wv R=dflt-wr
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
+lt_require unbound kdig python3
 lt_begin dflt-w $C $V $R
 # No IPv6 in the client: its link-local addresses (DAD) would be address changes of their own.
 nx $C sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1

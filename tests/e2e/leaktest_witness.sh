@@ -19,12 +19,11 @@
 set -euo pipefail
 bin=$(readlink -f "${1:?dnsfence binary}")
 here=$(cd "$(dirname "$0")" && pwd)
-[[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
-for tool in unbound nft kdig curl python3; do command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
 
 C=dfd-lwc V=dfd-lwv A=dfd-lwa
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
+lt_require unbound nft kdig curl python3
 lt_begin dfd-lw $C $V $A
 veth $C tun0 10.98.2.2/24 $V tunpeer 10.98.2.1/24
 veth $V up0 10.98.3.1/24 $A down0 10.98.3.2/24

@@ -7,6 +7,13 @@ work=
 pids=()
 LT_NS=()
 
+# lt_require TOOL...: exits 77 (the test is skipped) unless run as root with every TOOL installed.
+lt_require() {
+  local tool
+  [[ $(id -u) == 0 ]] || { echo "SKIP: needs root"; exit 77; }
+  for tool in "$@"; do command -v "$tool" >/dev/null || { echo "SKIP: no $tool"; exit 77; }; done
+}
+
 # lt_begin TAG CLIENT_NS OTHER_NS...: removes what a previous run may have left, then creates the
 # namespaces (loopback up) and $work; on exit, stops $pids and removes the namespaces, the
 # client's /etc/netns/CLIENT_NS (its resolv.conf) and $work.
