@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/spawn.hpp"
 #include "detector/resolved.hpp"
 
 namespace dnsfence::detector {
@@ -116,18 +116,13 @@ class NetworkManagerSource final : public InventorySource {
  public:
   [[nodiscard]] std::string name() const override { return "NetworkManager"; }
   void collect(Inventory& out) override {
-    FILE* p = ::popen("nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP6.DNS device show 2>/dev/null", "r");
-    if (p == nullptr) {
-      out.notes.push_back("NetworkManager: nmcli could not run");
-      return;
-    }
-    std::string text;
-    std::array<char, 512> buf{};
-    while (std::fgets(buf.data(), buf.size(), p) != nullptr) text += buf.data();
-    if (::pclose(p) != 0 || text.empty()) {
+    const auto run = common::spawn({"nmcli", "-t", "-f", "GENERAL.DEVICE,IP4.DNS,IP6.DNS", "device", "show"},
+                                   {.input = "", .max_output = 1U << 20});
+    if (!run.ok() || run.out.empty()) {
       out.notes.push_back("NetworkManager: not running or nmcli absent");
       return;
     }
+    const std::string& text = run.out;
     std::string link;
     for (auto line : lines(text)) {
       const auto colon = line.find(':');
