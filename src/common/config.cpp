@@ -90,6 +90,12 @@ class TableReader {
       fail(file_, n->source(), name(key) + " must be an array of tables ([[" + name(key) + "]])");
     return n->as_array();
   }
+  /// Fails at `key`'s line with "<table.key><reason>" when `bad` (a rule on a value read above,
+  /// when the key is present).
+  void refuse_if(bool bad, std::string_view key, const std::string& reason) const {
+    if (!bad) return;
+    if (const auto* n = table_.get(key)) fail(file_, n->source(), name(key) + reason);
+  }
   /// Call last: any key not read above is unknown.
   void reject_unknown() const {
     for (const auto& [k, v] : table_)
@@ -207,17 +213,25 @@ void read_firewall(TableReader& r, FirewallConfig& f) {
   r.choice("mode", f.mode,
            {{"block", FirewallMode::Block}, {"redirect", FirewallMode::Redirect}, {"tproxy", FirewallMode::Tproxy}});
   r.choice("backend", f.backend, {{"nft", FirewallBackend::Nft}, {"iptables", FirewallBackend::Iptables}});
-  r.list("interfaces", f.interfaces, [](std::string_view s) -> std::expected<std::string, std::string> {
-    if (s.empty() || s.size() >= 16) return std::unexpected("invalid interface name '" + std::string(s) + "'");
-    return std::string(s);
-  });
+  r.list(
+      "interfaces", f.interfaces,
+      [](std::string_view s) -> std::expected<std::string, std::string> {
+        if (auto why = interface_name_problem(s); !why.empty()) return std::unexpected(why);
+        return std::string(s);
+      },
+      SIZE_MAX, true);
   r.list("sources", f.sources, prefix());
   r.boolean("reject", f.reject);
   r.boolean("block_encrypted", f.block_encrypted);
   r.string("doh_addresses_file", f.doh_addresses_file);
-  r.integer("tproxy_mark", f.tproxy_mark);
-  r.integer("tproxy_table", f.tproxy_table);
+  // Mark 0 would be `ip rule fwmark 0`, which matches every packet: all traffic routed to `local`.
+  r.integer("tproxy_mark", f.tproxy_mark, 1, 0xffffffff);
+  r.integer("tproxy_table", f.tproxy_table, 1, 0xffffffff);
+  r.refuse_if(f.tproxy_table >= 253 && f.tproxy_table <= 255, "tproxy_table",
+              " must be a routing table of its own, not 253 (default), 254 (main) or 255 (local)");
   r.string("tunnel", f.tunnel);
+  r.refuse_if(!f.tunnel.empty() && !interface_name_problem(f.tunnel).empty(), "tunnel",
+              ": " + interface_name_problem(f.tunnel));  // "" is "not set": the client profile requires it
   r.list("resolvers", f.resolvers, [](std::string_view s) { return IpAddress::parse(s); });
 }
 
@@ -233,6 +247,29 @@ void validate(const toml::table& root, Config& c) {
 }
 
 }  // namespace
+
+std::string interface_name_problem(std::string_view name) {
+  std::string quoted = "'";  // printable in a message, whatever it holds
+  for (const char c : name.substr(0, 40)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '\\') {
+      quoted += c;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      quoted.append("\\x").append(1, kHex[u >> 4]).append(1, kHex[u & 15]);
+    }
+  }
+  quoted += name.size() > 40 ? "...'" : "'";
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return "interface names may hold only letters, digits, '.', '_' and '-'; not " + quoted;
+  }
+  if (name.empty() || name.size() > 15) return quoted + " is not an interface name: 1 to 15 characters";
+  if (name == "." || name == "..") return quoted + " is not an interface name";
+  if (name.front() == '-') return quoted + " is not an interface name: it starts with '-'";
+  return "";
+}
 
 Config parse_config(std::string_view text, std::string_view source) {
   Config c;

@@ -103,6 +103,11 @@ struct Config {
   std::vector<Prefix> allowlist;  // resolvers users chose: exempt from block/redirect, "pass" in tproxy
 };
 
+/// Why `name` cannot be a network interface name in dnsfence's rules, "" when it can: 1 to 15
+/// characters, only letters, digits, '.', '_' and '-', not starting with '-', not "." or "..". Every
+/// interface name reaches an nft script or an iptables argument: nothing else may get that far.
+std::string interface_name_problem(std::string_view name);
+
 /// Reads and validates a configuration file. Throws ConfigError naming file, line and reason.
 Config load_config(const std::filesystem::path& path);
 /// Same, from text; `source` names it in errors.

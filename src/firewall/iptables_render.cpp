@@ -125,12 +125,14 @@ std::string render_ipset(const AddressSet& s, const std::string& as) {
 }
 
 std::string render_ipsets(const Ruleset& rs) {
+  check_names(rs);
   std::string out = "# dnsfence ipset restore input\n";
   for (const auto& s : rs.sets) out += render_ipset(s, ipset_name(s.name));
   return out;
 }
 
 std::string render_iptables(const Ruleset& rs, Family family) {
+  check_names(rs);
   std::map<std::string, std::vector<const Chain*>> by_table;
   for (const auto& c : rs.chains) by_table[table_of(c.kind)].push_back(&c);
   std::string out =

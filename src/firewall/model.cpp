@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
+#include <utility>
 
 namespace dnsfence::firewall {
 namespace {
@@ -171,6 +173,8 @@ Chain redirect_chain(const common::Config& config) {
 // Tproxy mode: every query goes to serve's transparent listener (serve itself passes allowlisted
 // resolvers through); the mark routes it to `local` through the policy route.
 Chain tproxy_chain(const common::Config& config) {
+  if (config.serve.tproxy_listen.empty())
+    throw ConfigError(config.source + ": firewall.mode = \"tproxy\" needs serve.tproxy_listen");
   Chain c{"tproxy_dns", Hook::None, ChainKind::Mangle, {}};
   for (const Family f : kFamilies) {
     const auto to = listener(config.serve.tproxy_listen, f);
@@ -185,8 +189,17 @@ Chain tproxy_chain(const common::Config& config) {
                          .target_port = to->port(),
                          .mark = config.firewall.tproxy_mark});
   }
-  if (c.rules.empty()) throw ConfigError(config.source + ": firewall.mode = \"tproxy\" needs serve.tproxy_listen");
   return c;
+}
+
+// The config loader refuses these already; a Config built in code gets the same answer.
+void check_interfaces(const common::Config& config) {
+  std::vector<std::pair<const char*, std::string>> names;
+  for (const auto& i : config.firewall.interfaces) names.emplace_back("firewall.interfaces", i);
+  if (!config.firewall.tunnel.empty()) names.emplace_back("firewall.tunnel", config.firewall.tunnel);
+  for (const auto& [key, name] : names)
+    if (auto why = common::interface_name_problem(name); !why.empty())
+      throw ConfigError(config.source + ": " + key + ": " + why);
 }
 
 Ruleset build_server(const common::Config& config) {
@@ -261,7 +274,32 @@ std::string allowlist_set(const Prefix& p) {
 }
 
 Ruleset build_ruleset(const common::Config& config) {
+  check_interfaces(config);
   return config.firewall.profile == common::FirewallProfile::Client ? build_client(config) : build_server(config);
+}
+
+void check_names(const Ruleset& rs) {
+  auto identifier = [](const std::string& what, const std::string& s) {
+    const bool ok = !s.empty() && std::ranges::all_of(s, [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    if (!ok) throw std::invalid_argument("firewall: refusing to render " + what + " '" + s + "'");
+  };
+  auto interface = [](const std::string& s) {
+    if (auto why = common::interface_name_problem(s); !why.empty())
+      throw std::invalid_argument("firewall: refusing to render: " + why);
+  };
+  for (const auto& set : rs.sets) identifier("set name", set.name);
+  for (const auto& c : rs.chains) {
+    identifier("chain name", c.name);
+    for (const auto& r : c.rules) {
+      identifier("rule name", r.name);
+      for (const auto* ref : {&r.saddr_set, &r.daddr_set, &r.goto_chain})
+        if (!ref->empty()) identifier("reference", *ref);
+      for (const auto& i : r.iifnames) interface(i);
+      if (!r.oifname.empty()) interface(r.oifname);
+    }
+  }
 }
 
 std::vector<Prefix> load_address_file(const std::string& path) {

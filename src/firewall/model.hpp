@@ -75,8 +75,14 @@ struct Ruleset {
 
 /// Builds the ruleset for `config.firewall.profile`. Throws common::ConfigError for a configuration
 /// that cannot be enforced (no client scope, a redirect target the kernel cannot reach, an
-/// unreadable DoH address file).
+/// unreadable DoH address file, an interface name the loader would have refused).
 Ruleset build_ruleset(const common::Config& config);
+
+/// Throws std::invalid_argument naming the first set, chain, rule or referenced name that is not
+/// [a-z0-9_-]+, or interface name that common::interface_name_problem refuses. Both renderers call
+/// it first, so no string that could change a script's meaning reaches nft or iptables, whoever
+/// built the model.
+void check_names(const Ruleset& rs);
 
 /// Reads a DoH address file: one address or prefix per line, '#' comments. Throws ConfigError
 /// "FILE:LINE: reason".

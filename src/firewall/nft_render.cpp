@@ -98,6 +98,7 @@ std::string nft_element(const common::Prefix& p) {
 }
 
 std::string render_nft_table(const Ruleset& rs) {
+  check_names(rs);
   std::string out = std::string("table inet ") + kTableName + " {\n";
   for (const auto& s : rs.sets) out += set_text(s) + "\n";
   for (std::size_t i = 0; i < rs.chains.size(); ++i) {
