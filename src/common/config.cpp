@@ -261,8 +261,8 @@ std::string interface_name_problem(std::string_view name) {
   }
   quoted += name.size() > 40 ? "...'" : "'";
   for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return "interface names may hold only letters, digits, '.', '_' and '-'; not " + quoted;
   }
   if (name.empty() || name.size() > 15) return quoted + " is not an interface name: 1 to 15 characters";

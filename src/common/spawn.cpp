@@ -204,7 +204,7 @@ SpawnResult spawn(const std::vector<std::string>& argv, const SpawnOptions& opti
 
 std::string find_program(std::string_view program) {
   auto executable = [](const std::string& path) {
-    struct stat st {};
+    struct stat st{};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
   };
   if (program.empty()) return "";
@@ -215,7 +215,7 @@ std::string find_program(std::string_view program) {
     const auto colon = path.find(':');
     std::string dir(path.substr(0, colon));
     if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + std::string(program);
+    std::string candidate = dir.append("/").append(program);
     if (executable(candidate)) return candidate;
     if (colon == std::string_view::npos) return "";
     path.remove_prefix(colon + 1);

@@ -85,9 +85,9 @@ void on_alarm(int /*unused*/) {}
 // Signals arriving while we wait (a timer firing every millisecond, without SA_RESTART) interrupt
 // poll, read and waitpid: each is retried.
 TEST(Spawn, InterruptedBySignalsAndCarriesOn) {
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = on_alarm;
-  struct sigaction old {};
+  struct sigaction old{};
   sigaction(SIGALRM, &sa, &old);
   itimerval every_ms{{0, 1000}, {0, 1000}};
   setitimer(ITIMER_REAL, &every_ms, nullptr);
