@@ -170,12 +170,14 @@ Chain redirect_chain(const common::Config& config) {
   return c;
 }
 
-// Tproxy mode: every query goes to serve's transparent listener (serve itself passes allowlisted
-// resolvers through); the mark routes it to `local` through the policy route.
+// Tproxy mode: every query goes to serve's transparent listener, except to allowlisted resolvers
+// (as in redirect mode: `allow add` takes effect at once, whatever serve's own list says); the mark
+// routes it to `local` through the policy route.
 Chain tproxy_chain(const common::Config& config) {
   if (config.serve.tproxy_listen.empty())
     throw ConfigError(config.source + ": firewall.mode = \"tproxy\" needs serve.tproxy_listen");
   Chain c{"tproxy_dns", Hook::None, ChainKind::Mangle, {}};
+  add_allow_rules(c, {53}, "exempt-");
   for (const Family f : kFamilies) {
     const auto to = listener(config.serve.tproxy_listen, f);
     if (!to) continue;
@@ -195,6 +197,7 @@ Chain tproxy_chain(const common::Config& config) {
 // The config loader refuses these already; a Config built in code gets the same answer.
 void check_interfaces(const common::Config& config) {
   std::vector<std::pair<const char*, std::string>> names;
+  names.reserve(config.firewall.interfaces.size() + 1);
   for (const auto& i : config.firewall.interfaces) names.emplace_back("firewall.interfaces", i);
   if (!config.firewall.tunnel.empty()) names.emplace_back("firewall.tunnel", config.firewall.tunnel);
   for (const auto& [key, name] : names)

@@ -74,10 +74,10 @@ struct Field {
 };
 
 const std::vector<Field> kFields = {
-    {"firewall.interfaces", true}, {"firewall.tunnel", false},     {"firewall.sources", true},
-    {"firewall.resolvers", true},  {"allowlist.addresses", true},  {"serve.listen", true},
-    {"serve.tproxy_listen", true}, {"serve.upstreams", true},      {"firewall.mode", false},
-    {"firewall.backend", false},   {"firewall.profile", false},    {"firewall.tproxy_mark", false},
+    {"firewall.interfaces", true},    {"firewall.tunnel", false},    {"firewall.sources", true},
+    {"firewall.resolvers", true},     {"allowlist.addresses", true}, {"serve.listen", true},
+    {"serve.tproxy_listen", true},    {"serve.upstreams", true},     {"firewall.mode", false},
+    {"firewall.backend", false},      {"firewall.profile", false},   {"firewall.tproxy_mark", false},
     {"firewall.tproxy_table", false},
 };
 
@@ -90,7 +90,8 @@ std::string config_with(const Field& f, const std::string& payload) {
   std::string text = "# injection through " + name + "\n[" + section + "]\n" + key + " = " + value + "\n";
   if (name == "firewall.tunnel") text += "profile = \"client\"\nresolvers = [\"10.0.0.1\"]\n";
   if (section == "firewall" && name != "firewall.interfaces") text += "interfaces = [\"wg0\"]\n";
-  if (name != "serve.upstreams") text += (section == "serve" ? "" : "[serve]\n") + std::string("upstreams = [\"10.0.0.1\"]\n");
+  if (name != "serve.upstreams")
+    text += (section == "serve" ? "" : "[serve]\n") + std::string("upstreams = [\"10.0.0.1\"]\n");
   if (name != "serve.listen") text += "listen = [\"0.0.0.0:53\"]\n";
   if (section == "allowlist") text += "[firewall]\ninterfaces = [\"wg0\"]\n";
   return text;
@@ -115,7 +116,8 @@ TEST(FirewallInputs, EveryStringFieldRefusesInjectionAtItsLine) {
       // tunnel = "" means "not set" (the packaged example has it): the client profile, at its
       // table's line, says it needs one.
       const bool unset = p.empty() && std::string(f.name) == "firewall.tunnel";
-      EXPECT_EQ(err.rfind(unset ? "t.toml:2:" : "t.toml:3:", 0), 0U) << f.name << " with payload " << toml_string(p) << ": " << err;
+      EXPECT_EQ(err.rfind(unset ? "t.toml:2:" : "t.toml:3:", 0), 0U)
+          << f.name << " with payload " << toml_string(p) << ": " << err;
       EXPECT_NE(err.find(f.name), std::string::npos) << f.name << ": " << err;
     }
 }
@@ -140,7 +142,8 @@ TEST(FirewallInputs, MarkAndTableThatWouldCaptureAllTrafficAreRefused) {
     EXPECT_EQ(outcome(head + "tproxy_table = " + table + "\n"),
               "t.toml:6:16: firewall.tproxy_table must be a routing table of its own, not 253 (default), 254 (main) "
               "or 255 (local)");
-  EXPECT_EQ(outcome(head + "tproxy_table = 0\n"), "t.toml:6:16: firewall.tproxy_table must be between 1 and 4294967295");
+  EXPECT_EQ(outcome(head + "tproxy_table = 0\n"),
+            "t.toml:6:16: firewall.tproxy_table must be between 1 and 4294967295");
   EXPECT_EQ(outcome(head + "tproxy_mark = 0x10\ntproxy_table = 252\n"), "");
 }
 
@@ -176,8 +179,8 @@ struct Rendered {
 
 Rendered render_with(const std::string& head, const std::string& key, const std::string& name) {
   try {
-    const auto rs =
-        build_ruleset(common::parse_config(head + key + " = " + toml_string(name) + "\n" + "interfaces = [\"x0\"]\n", "t.toml"));
+    const auto rs = build_ruleset(
+        common::parse_config(head + key + " = " + toml_string(name) + "\n" + "interfaces = [\"x0\"]\n", "t.toml"));
     return {"", render_nft_table(rs) + render_iptables(rs, Family::V4) + render_iptables(rs, Family::V6)};
   } catch (const common::ConfigError& e) {
     return {e.what(), ""};
@@ -239,6 +242,25 @@ TEST(FirewallInputs, RenderersRefuseUnsafeNamesInTheModel) {
   c.source = "code";
   c.firewall.interfaces = {"wg0\"; flush ruleset"};
   EXPECT_THROW(build_ruleset(c), common::ConfigError);
+}
+
+// tproxy mode: allowlisted resolvers return before the tproxy rules, so `allow add` takes effect.
+TEST(FirewallInputs, TproxyExemptsTheAllowlistBeforeIntercepting) {
+  const auto rs = build_ruleset(common::parse_config(
+      "[serve]\ntproxy_listen = [\"0.0.0.0:5300\"]\nupstreams = [\"10.0.0.1\"]\n[firewall]\nmode = \"tproxy\"\n"
+      "interfaces = [\"wg0\"]\n",
+      "t"));
+  const Chain* chain = nullptr;
+  for (const auto& c : rs.chains)
+    if (c.name == "tproxy_dns") chain = &c;
+  ASSERT_NE(chain, nullptr);
+  std::vector<std::string> sets;
+  std::size_t i = 0;
+  for (; i < chain->rules.size() && chain->rules[i].verdict == Verdict::Return; ++i)
+    sets.push_back(chain->rules[i].daddr_set);
+  EXPECT_EQ(i, 8U);
+  for (const char* s : kAllowlistSets) EXPECT_EQ(std::ranges::count(sets, s), 2) << s;  // udp and tcp
+  for (; i < chain->rules.size(); ++i) EXPECT_EQ(chain->rules[i].verdict, Verdict::Tproxy);
 }
 
 }  // namespace
