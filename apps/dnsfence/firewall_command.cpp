@@ -90,9 +90,16 @@ int allow(const Options& o, const std::string& action) {
   return 0;
 }
 
+// `--config` is accepted at every level an operator may write it: `firewall --config F status`,
+// `firewall status --config F`, `firewall allow --config F add A`, `firewall allow add A --config F`.
+// Each level's option writes the same string; the last one given wins.
+void config_option(CLI::App& app, Options& o) {
+  app.add_option("-c,--config", o.config, "configuration file (shared with serve)")->capture_default_str();
+}
+
 CLI::App* sub(CLI::App& parent, const char* name, const char* help, Options& o) {
   auto* s = parent.add_subcommand(name, help);
-  s->add_option("-c,--config", o.config, "configuration file (shared with serve)")->capture_default_str();
+  config_option(*s, o);
   return s;
 }
 
@@ -102,6 +109,7 @@ void add_firewall_command(CLI::App& root, int& exit_code) {
   auto* fw = root.add_subcommand("firewall", "nftables/iptables rules that stop VPN clients' DNS leaks");
   fw->require_subcommand(1);
   auto o = std::make_shared<Options>();
+  config_option(*fw, *o);
   auto* r = sub(*fw, "render", "print the exact ruleset without touching the kernel", *o);
   r->add_option("--backend", o->backend, "override the configured backend")->check(CLI::IsMember({"nft", "iptables"}));
   r->callback([o, &exit_code] { exit_code = render(*o); });
@@ -116,6 +124,7 @@ void add_firewall_command(CLI::App& root, int& exit_code) {
   auto* al = fw->add_subcommand(
       "allow", "change the allowlist sets (nft) or ipsets (iptables) in place (not persisted: edit [allowlist])");
   al->require_subcommand(1);
+  config_option(*al, *o);
   for (const char* action : {"add", "del"}) {
     auto* a = sub(*al, action, action == std::string("add") ? "add ADDR[/LEN]" : "delete ADDR[/LEN]", *o);
     a->add_option("address", o->address, "address or prefix")->required();
