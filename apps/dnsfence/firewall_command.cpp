@@ -46,7 +46,8 @@ int render(const Options& o) {
 
 int apply(const Options& o) {
   const auto config = load(o);
-  firewall::apply_ruleset(firewall::build_ruleset(config), config.firewall.backend);
+  const auto report = firewall::apply_ruleset(firewall::build_ruleset(config), config.firewall.backend);
+  for (const auto& n : report.notes) std::cerr << "dnsfence: note: " << n << "\n";
   return 0;
 }
 
@@ -61,7 +62,8 @@ int status(const Options& o) {
   const auto config = load(o);
   const auto st = firewall::read_status(firewall::build_ruleset(config), config.firewall.backend);
   if (o.json) {
-    nlohmann::json j{{"applied", st.applied}, {"drift", st.drift}, {"rules", nlohmann::json::array()}};
+    nlohmann::json j{
+        {"applied", st.applied}, {"drift", st.drift}, {"notes", st.notes}, {"rules", nlohmann::json::array()}};
     for (const auto& c : st.counters)
       j["rules"].push_back({{"chain", c.chain}, {"name", c.name}, {"packets", c.packets}, {"bytes", c.bytes}});
     std::cout << j.dump(2) << "\n";
@@ -72,6 +74,7 @@ int status(const Options& o) {
     for (const auto& c : st.counters)
       if (!c.name.empty()) std::cout << "  " << c.chain << "/" << c.name << ": " << c.packets << " packets\n";
     for (const auto& d : st.drift) std::cout << "drift: " << d << "\n";
+    for (const auto& n : st.notes) std::cout << "note: " << n << "\n";
     if (st.applied && st.drift.empty()) std::cout << "in sync with " << config.source << "\n";
   }
   return !st.applied ? 1 : st.drift.empty() ? 0 : 2;

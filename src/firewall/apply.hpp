@@ -1,10 +1,9 @@
 #pragma once
 // Applies, removes and inspects the ruleset in the kernel of the network namespace the process
-// runs in: through libnftables (one transaction) or iptables-restore, plus tproxy's policy routing.
-// Control plane: failures throw std::runtime_error with the tool's message
-// ("libnftables: <message>", "iptables-restore: exit 1").
+// runs in: through libnftables (one transaction) or the iptables tools, plus tproxy's policy
+// routing. Control plane: failures throw std::runtime_error with the tool's own message
+// ("libnftables: <message>", "iptables-restore: exit 1: <its stderr>").
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,15 +29,27 @@ class Nft {
   ::nft_ctx* ctx_;
 };
 
-/// Replaces table inet dnsfence (or the dnsfence-* ipsets, each swapped in whole, then the DNSFENCE-*
-/// chains, one commit per table) atomically and sets up or removes the
-/// tproxy policy routing. Idempotent.
-void apply_ruleset(const Ruleset& rs, common::FirewallBackend backend);
+/// What an apply that succeeded wants the operator to know.
+struct ApplyReport {
+  std::vector<std::string> notes;  ///< e.g. a disabled address family whose policy routing was skipped
+};
+
+/// Makes the kernel hold `rs`, all or nothing. First, before touching anything: the names are
+/// checked (check_names), every helper program is found, the families are detected (IPv6 disabled:
+/// its tproxy policy routing is skipped, with a note) and the policy routing is checked for
+/// conflicts (the mark routed elsewhere, foreign routes in the table: refused). Then the policy
+/// routing and the ruleset (nft: replaces table inet dnsfence in one transaction; iptables: swaps
+/// each dnsfence-* ipset in whole, then the DNSFENCE-* chains, one commit per table, then the jumps).
+/// If any step fails, every earlier step is reverted, newest first, and std::runtime_error says
+/// what failed and that it was rolled back (or what could not be). Idempotent.
+ApplyReport apply_ruleset(const Ruleset& rs, common::FirewallBackend backend);
+
 /// Deletes exactly dnsfence's table (or chains, jumps and ipsets) and policy routing for `route`. Idempotent.
 void remove_ruleset(common::FirewallBackend backend, const PolicyRoute& route);
 
-/// Reads dnsfence's table (nft) or chains and ipsets (iptables) and compares them with
-/// `expected`. Throws on tool errors other than "not applied".
+/// Reads dnsfence's table (nft) or chains and ipsets (iptables), and in tproxy mode the policy
+/// routing of each enabled family, and compares them with `expected`. Throws on tool errors other
+/// than "not applied".
 Status read_status(const Ruleset& expected, common::FirewallBackend backend);
 
 /// Adds or deletes one allowlist element in place (allowlist_set(p): nft set element or ipset
@@ -47,10 +58,5 @@ Status read_status(const Ruleset& expected, common::FirewallBackend backend);
 void change_allowlist(const common::Prefix& p, bool add, common::FirewallBackend backend);
 /// The allowlist elements currently in the kernel ("198.51.100.53", "10.0.0.0/8").
 std::vector<std::string> list_allowlist(common::FirewallBackend backend);
-
-/// Runs argv (no shell); returns the exit status (127 if it could not be started).
-int run_program(const std::vector<std::string>& argv, const std::string& stdin_text = "");
-/// Runs argv (no shell, stderr passed through); returns its standard output; sets `status`.
-std::string capture_program(const std::vector<std::string>& argv, int& status);
 
 }  // namespace dnsfence::firewall

@@ -25,6 +25,7 @@ struct Status {
   bool applied = false;
   std::vector<RuleCounter> counters;
   std::vector<std::string> drift;  // human-readable differences, empty when in sync
+  std::vector<std::string> notes;  // what was not checked, and why (a disabled address family)
 };
 
 /// One side of the comparison. Chain keys are model names; iptables' IPv6 chains get the suffix
