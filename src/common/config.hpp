@@ -12,18 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config_error.hpp"
 #include "common/net.hpp"
 #include "dns/name.hpp"
 
 namespace dnsfence::common {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/dnsfence/dnsfence.toml";
-
-/// A refused configuration; what() is "FILE:LINE:COL: reason" (or "FILE: reason").
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// How `serve` receives intercepted queries.
 enum class InterceptMode : std::uint8_t { Redirect, Tproxy };
@@ -100,7 +95,7 @@ struct Config {
   std::string source;  // the file it came from, for messages
   ServeConfig serve;
   FirewallConfig firewall;
-  std::vector<Prefix> allowlist;  // resolvers users chose: exempt from block/redirect, "pass" in tproxy
+  std::vector<Prefix> allowlist;  // resolvers users chose: exempt from block, redirect and tproxy
 };
 
 /// Why `name` cannot be a network interface name in dnsfence's rules, "" when it can: 1 to 15
