@@ -111,6 +111,7 @@ ProbeResult probe(const json& j) {
   p.rcode = j.value("rcode", 0);
   p.answers = j.value("answers", std::vector<std::string>{});
   p.error = j.value("error", "");
+  p.link = j.value("link", "");
   return p;
 }
 
@@ -122,7 +123,8 @@ json probe_json(const ProbeResult& p) {
           {"answered", p.answered},
           {"rcode", p.rcode},
           {"answers", p.answers},
-          {"error", p.error}};
+          {"error", p.error},
+          {"link", p.link}};
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include <thread>
 
 namespace dnsfence::detector {
@@ -23,15 +25,21 @@ TEST(WitnessClient, ParsesTheDocumentedShapes) {
   EXPECT_THROW(parse_results(R"({"resolvers":[{"address":"nope"}]})", {}), std::exception);
 }
 
-TEST(WitnessClient, FakeHandsOutItsRun) {
+// Like an old witness, the fake hands out its run whatever the count; the caller (gather) checks.
+TEST(WitnessClient, FakeHandsOutItsRunAndRecordsTheCount) {
   FakeWitness w(WitnessRun{"r", {"a.x", "b.x"}, {}}, WitnessResults{});
   EXPECT_EQ(w.create_run(2).probes.size(), 2U);
-  EXPECT_THROW(w.create_run(3), std::runtime_error);
+  EXPECT_EQ(w.create_run(3).probes.size(), 2U);
+  EXPECT_EQ(w.asked(), (std::vector<std::size_t>{2, 3}));
+  w.fail_create();
+  EXPECT_THROW(w.create_run(1), std::runtime_error);
 }
 
 TEST(WitnessClient, HttpAgainstALoopbackServer) {
   httplib::Server server;
-  server.Post("/runs", [](const httplib::Request&, httplib::Response& res) {
+  std::string body;
+  server.Post("/runs", [&body](const httplib::Request& req, httplib::Response& res) {
+    body = req.body;
     res.set_content(R"({"run":"r7","probes":["a.leak.example","b.leak.example"],"answers":["192.0.2.99"]})",
                     "application/json");
   });
@@ -47,6 +55,7 @@ TEST(WitnessClient, HttpAgainstALoopbackServer) {
   server.stop();
   t.join();
   EXPECT_EQ(run.id, "r7");
+  EXPECT_EQ(nlohmann::json::parse(body), nlohmann::json({{"count", 2}}));  // exactly what the run needs
   ASSERT_EQ(res.resolvers.size(), 1U);
   EXPECT_EQ(res.resolvers[0].names, (std::vector<std::string>{"b.leak.example"}));
   EXPECT_EQ(res.served, (std::vector<std::string>{"192.0.2.99"}));
