@@ -146,11 +146,19 @@ void classify_silent(const Context& c, const Traffic& t, bool known, std::vector
   }
   // Every direct probe was refused by this machine itself (a local firewall rule such as
   // `dnsfence firewall`'s client guard: EPERM or a locally generated ICMP/RST) and the capture saw
-  // no packet to it on any interface: nothing left, nothing leaked.
+  // no packet to it on any interface: nothing left, nothing leaked. A TCP probe whose connection was
+  // never established sent no name at all (a guard's reject of a SYN costs an ICMP error, which the
+  // kernel rate-limits, so such a connect often just times out); at least one probe must show the
+  // local refusal itself.
+  auto local_refusal = [](const ProbeResult* p) {
+    return is_refusal(p->error) || p->error.find("Operation not permitted") != std::string::npos;
+  };
+  auto never_connected = [](const ProbeResult* p) {
+    return p->kind == ProbeKind::DirectTcp && p->error.starts_with("TCP connect timeout");
+  };
   const bool refused_here =
-      !t.direct.empty() && !t.answered() && std::ranges::all_of(t.direct, [](const ProbeResult* p) {
-        return is_refusal(p->error) || p->error.find("Operation not permitted") != std::string::npos;
-      });
+      !t.direct.empty() && !t.answered() && std::ranges::any_of(t.direct, local_refusal) &&
+      std::ranges::all_of(t.direct, [&](const ProbeResult* p) { return local_refusal(p) || never_connected(p); });
   if (refused_here) {
     out.push_back(finding(Verdict::Ok, c, t,
                           "Queries to " + x +

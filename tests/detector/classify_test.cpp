@@ -111,6 +111,24 @@ TEST(Classify, RefusedOnThisMachineIsOkNotUntested) {
   EXPECT_EQ(verdicts_for(classify(f), "198.51.100.53"), (std::vector{Verdict::Inconclusive}));
 }
 
+// Recorded by the lab's matrix (case shop4+vpn4/none/guard): the client guard rejects the UDP probes
+// (EPERM) and the TCP SYNs, whose ICMP errors the kernel rate-limits, so the TCP connects time out.
+// No connection was made, so no name left: refused on this machine, not "not tested".
+TEST(Classify, GuardWhoseTcpConnectsTimeOutIsStillRefusedHere) {
+  const Report r = classify(load_facts("guard_tcp_timeout.json"));
+  EXPECT_EQ(verdicts_for(r, "203.0.113.53"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(verdicts_for(r, "198.51.100.66"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(verdicts_for(r, "10.8.0.1"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(r.overall, Verdict::Ok);
+  // Only timeouts, no refusal seen on the machine: nothing shows a local rule, not tested.
+  Facts f = load_facts("guard_tcp_timeout.json");
+  for (auto& p : f.probes) {
+    if (p.target && *p.target == ip("203.0.113.53") && p.kind == ProbeKind::DirectUdp)
+      p.error = "no reply within 1000 ms";
+  }
+  EXPECT_EQ(verdicts_for(classify(f), "203.0.113.53"), (std::vector{Verdict::Inconclusive}));
+}
+
 TEST(Classify, TrustedResolverInsideTheTunnelIsNoLeak) {
   Facts f = load_facts("stealth.json");
   f.trusted.push_back(ip("198.51.100.53"));
