@@ -4,9 +4,13 @@
   matrix.py cases (--all | --sample N --seed S) [--shard K/N] [--only ID]
       the cases to run, one per line, tab-separated for lab/lib/matrix.sh:
       ID  PROTECTION  ALLOWLIST(0|1)  GUARD(0|1)  ADDR,ROUTE;...  TRUSTED;...
+  matrix.py finish CASE_DIR RESOLVER_LOG_DIR AUTHORITY_CAPTURE OFFSETS SPEC_JSON RESULTS
+      after leaktest, run in dfl-vpn: log barriers (a marker query to every resolver involved and
+      to the authority, waited for in each log and in the authority's capture: everything that
+      reached them before is recorded), the case's slice of each log, then the oracle; appends one
+      JSON line per resolver to RESULTS and prints the case's line
   matrix.py judge CASE_DIR SPEC_JSON
-      the oracle: ground truth per resolver from the case's resolver logs and the authority's
-      capture, compared with leaktest's verdict; one JSON line per resolver on stdout
+      the oracle alone on a finished case directory; one JSON line per resolver on stdout
   matrix.py report RESULTS.jsonl
       the confusion matrix (truth x verdict) and the failures; exit 1 on any false OK, false leak,
       missed STEALTH, other mismatch or unexplained INCONCLUSIVE
@@ -20,9 +24,13 @@ is read only for the verdicts under judgement.
 import ipaddress
 import itertools
 import json
+import os
 import random
 import re
+import socket
+import struct
 import sys
+import time
 from collections import Counter, defaultdict
 
 # The resolver kinds a client's list is made of, in the order a list puts them (as DHCP would,
@@ -68,16 +76,20 @@ def variants(kind, family):
 def space():
     """Every case, in a stable order. A case: the client's list of one to three resolver kinds,
     all IPv4 or all IPv6 (the network's family), each IPv4 one reached through the tunnel or on the
-    LAN (a route outside the tunnel); the server's protection, with or without the allowlist (only
-    where it can matter: with the user's public resolver in the list); the client guard on or off."""
+    LAN (a route outside the tunnel); the server's protection (none, block, redirect, tproxy), with
+    or without the allowlist where it can matter (the user's public resolver is in the list); the
+    client guard off, or on. With the guard on, every query to anything but the VPN's resolvers is
+    rejected on the client whatever its route, and the allowlist cannot matter: those cases vary the
+    list and the protection only (routes through the tunnel, no allowlist)."""
     for size in (1, 2, 3):
         for kinds in itertools.combinations(KINDS, size):
             for family in (4, 6):
                 for routes in itertools.product(*[variants(k, family) for k in kinds]):
+                    on_lan = any(r == "lan" for _, r in routes)
                     allow = (0, 1) if "public" in kinds else (0,)
                     for prot, al, guard in itertools.product(PROTECTIONS, allow, (0, 1)):
-                        if prot == "none" and al:
-                            continue  # an allowlist without rules is no protection variant
+                        if (prot == "none" and al) or (guard and (al or on_lan)):
+                            continue  # no protection variant
                         yield {
                             "resolvers": [{"kind": k, "family": f, "route": r}
                                           for k, (f, r) in zip(kinds, routes)],
@@ -283,8 +295,10 @@ def classify_row(primary, truth, verdict, got):
     if verdict == "INCONCLUSIVE":
         return "inconclusive"
     harmless = primary in ("PROTECTED", "OK")
-    if harmless and verdict in ("OK", "INTERCEPTED"):
+    if primary == "PROTECTED" and verdict in ("OK", "INTERCEPTED"):
         return "ok"
+    if primary == "OK" and verdict == "OK":
+        return "ok"  # the VPN's or a trusted resolver, used: never "intercepted"
     if harmless and verdict in LEAKS:
         return "false-leak"
     if primary in LEAKS and verdict in ("OK", "INTERCEPTED"):
@@ -294,6 +308,65 @@ def classify_row(primary, truth, verdict, got):
     leak_truth = {x for x in truth if x in LEAKS}
     leak_got = {x for x in got if x in LEAKS}
     return "ok" if verdict == primary and leak_got == leak_truth else "wrong"
+
+
+# Where the barrier markers go: each log's resolver, and the authority.
+BARRIER_ADDR = {"shop": "203.0.113.53", "shopfwd": "203.0.113.54", "isp": "100.64.53.53",
+                "refuser": "100.64.53.54", "public": "198.51.100.53", "forger": "198.51.100.77",
+                "attacker": "198.51.100.66", "provider": "10.64.0.53", "authority": "192.0.2.53"}
+
+
+def dns_query(name):
+    q = struct.pack(">HHHHHH", random.getrandbits(16), 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
+    return q + struct.pack(">HH", 1, 1)
+
+
+def barrier(files, offsets, deadline=8.0):
+    """Sends a marker query to each resolver (and the authority) and waits until each file shows
+    its marker after the case's offset; a resolver logs in arrival order, so every query that
+    reached it before is then in its log. Returns the names whose marker never showed."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    markers = {n: f"mx-{os.getpid()}-{random.getrandbits(32):08x}.leak.test" for n in files}
+    pending, end, next_send = set(files), time.monotonic() + deadline, 0.0
+    while pending and time.monotonic() < end:
+        if time.monotonic() >= next_send:  # UDP: send again until seen
+            for n in pending:
+                sock.sendto(dns_query(markers[n]), (BARRIER_ADDR[n], 53))
+            next_send = time.monotonic() + 0.5
+        time.sleep(0.02)
+        for n in list(pending):
+            with open(files[n], "rb") as f:
+                f.seek(offsets.get(n, 0))
+                if markers[n].encode() in f.read():
+                    pending.discard(n)
+    return sorted(pending)
+
+
+def cmd_finish(args):
+    case_dir, log_dir, auth_file, offsets_text, spec_text, results = args
+    spec = json.loads(spec_text)
+    offsets = {k: int(v) for k, v in (x.split("=") for x in offsets_text.split(",") if x)}
+    files = {n: f"{log_dir}/{n}.log" for n in logs_of(spec)}
+    files["authority"] = auth_file
+    missing = barrier(files, offsets)
+    for n, path in list(files.items()) + [(n, f"{log_dir}/{n}.log") for n in ("serve", "serve-tproxy")]:
+        with open(path, "rb") as f:
+            f.seek(offsets.get(n, 0))
+            data = f.read()
+        with open(f"{case_dir}/{n}.log" if n != "authority" else f"{case_dir}/authority.txt", "wb") as out:
+            out.write(data)
+    rows = judge(case_dir, spec)
+    if missing:
+        for r in rows:
+            r["class"], r["barrier_missing"] = "wrong", missing  # absence would not be proven
+    with open(f"{case_dir}/rows.jsonl", "w") as out, open(results, "a") as res:
+        for r in rows:
+            out.write(json.dumps(r) + "\n")
+            res.write(json.dumps(r) + "\n")
+    print(" ".join(f"{r['kind']}:{r['truth']}->{r['verdict']}" + ("" if r["class"] == "ok" else "!" + r["class"])
+                   for r in rows) + (f" BARRIER-MISSING:{','.join(missing)}" if missing else ""))
 
 
 def cmd_judge(args):
@@ -342,6 +415,8 @@ def main():
         cmd_cases(args)
     elif cmd == "judge":
         cmd_judge(args)
+    elif cmd == "finish":
+        cmd_finish(args)
     elif cmd == "report":
         sys.exit(cmd_report(args))
     elif cmd == "size":

@@ -37,29 +37,16 @@ mx_auth_start() {
   start_bg mx-authority $NS_AUTH tcpdump -i eth0 -n -l "dst port 53"
   wait_until 5 grep -q "listening on" "$(mx_auth_file)" || die "the authority's capture did not start"
 }
-# mx_auth_barrier MARK: a marker query to the authority from dfl-inet, waited for in the capture:
-# every query that reached the authority before it is in the capture.
-mx_auth_barrier() {
-  local marker; marker=$(probe_name mx)
-  ( nsx $NS_INET kdig @"$AUTH_ADDR" "$marker" A +timeout=1 +retry=0 >/dev/null 2>&1 & )
-  wait_until 5 bash -c "tail -c +$(($1 + 1)) '$(mx_auth_file)' | grep -q '$marker'"
-}
 
-# mx_reset: no rules anywhere, no LAN route, fresh conntrack; the proxies are left as they are
-# (mx_protect starts the one the case needs, restarting only on a change of file).
-mx_reset() {
-  local r
+# mx_protect PROTECTION ALLOWLIST GUARD: the case's protection. Cases come sorted by protection, so
+# the rules and the proxy change only when it does (a change removes everything first and forgets
+# the flows: NAT only sees new ones, pitfall 8).
+MX_STATE=""
+mx_protect() {
+  [ "$MX_STATE" = "$1/$2/$3" ] && return 0
+  local name=mx-$1-$2
   fw_remove $NS_VPN
   fw_remove $NS_CLIENT
-  for r in "${MX_ROUTES[@]}"; do ip -n $NS_CLIENT route del "$r" 2>/dev/null || true; done
-  MX_ROUTES=()
-  nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
-  nsx $NS_CLIENT conntrack -F >/dev/null 2>&1 || true
-}
-
-# mx_protect PROTECTION ALLOWLIST GUARD
-mx_protect() {
-  local name=mx-$1-$2
   case $1 in
     none | block) serve_tproxy_stop; serve_start ;;   # the VPN's resolver: the base proxy
     redirect) serve_tproxy_stop; serve_start "$name" ;;
@@ -67,13 +54,15 @@ mx_protect() {
   esac
   [ "$1" = none ] || fw_apply $NS_VPN "$name"
   [ "$3" = 1 ] && fw_apply $NS_CLIENT client
-  return 0
+  nsx $NS_VPN conntrack -F >/dev/null 2>&1 || true
+  nsx $NS_CLIENT conntrack -F >/dev/null 2>&1 || true
+  MX_STATE="$1/$2/$3"
 }
 
 # mx_client RESOLVERS: resolv.conf in the list's order; a route outside the tunnel (via the LAN) for
 # each resolver whose route is "lan" (as a split tunnel or the LAN's own resolver has).
 mx_client() {
-  local entry addr route addrs=()
+  local entry addr route addrs=() entries
   IFS=';' read -ra entries <<<"$1"
   for entry in "${entries[@]}"; do
     addr=${entry%,*} route=${entry#*,}
@@ -85,39 +74,42 @@ mx_client() {
   done
   client_set_resolvers "${addrs[@]}"
 }
+mx_routes_del() {
+  local r
+  for r in "${MX_ROUTES[@]}"; do ip -n $NS_CLIENT route del "$r" 2>/dev/null || true; done
+  MX_ROUTES=()
+}
+
+# mx_offsets: where every resolver log and the authority's capture end now ("name=bytes,...").
+mx_offsets() {
+  local files=() r out="" sizes i=0
+  for r in "${ALL_RESOLVERS[@]}"; do files+=("$(resolver_log "$r")"); done
+  mapfile -t sizes < <(stat -c %s "${files[@]}" "$(mx_auth_file)")
+  for r in "${ALL_RESOLVERS[@]}" authority; do out+="$r=${sizes[$i]},"; i=$((i + 1)); done
+  echo "$out"
+}
 
 # matrix_case ID PROTECTION ALLOWLIST GUARD RESOLVERS TRUSTED LOGS SPEC: one case (the columns of
-# `matrix.py cases`); appends the oracle's rows to results.jsonl and prints one line.
+# `matrix.py cases`); the oracle appends its rows to results.jsonl and prints the case's line.
 matrix_case() {
-  local id=$1 prot=$2 al=$3 guard=$4 resolvers=$5 trusted=$6 spec=$8 t0 dir logs auth_mark r
-  IFS=, read -ra logs <<<"$7"
+  local id=$1 prot=$2 al=$3 guard=$4 resolvers=$5 trusted=$6 spec=$8 t0 dir offsets r ts line
   t0=$(now_ms)
   dir=$MX_DIR/cases/${id//[\/+]/_}
-  local tl=""
-  mx_reset; tl+="reset=$(($(now_ms) - t0)) "
-  mx_protect "$prot" "$al" "$guard"; tl+="protect=$(($(now_ms) - t0)) "
+  mkdir -p "$dir"
+  mx_protect "$prot" "$al" "$guard"
   mx_client "$resolvers"
-  case_begin "$dir"
-  auth_mark=$(stat -c %s "$(mx_auth_file)")
+  offsets=$(mx_offsets)
   local args=(leaktest --json --witness "$(witness_api)" --vpn-resolver "$TUN_SERVER" --public "$ATTACKER_RESOLVER"
     --timeout 1000 --system-timeout 3000 --record "$dir/facts.json")
-  [ "$trusted" = - ] || { IFS=';' read -ra ts <<<"$trusted"; for r in "${ts[@]}"; do args+=(--trusted "$r"); done; }
-  tl+="begin=$(($(now_ms) - t0)) "
+  if [ "$trusted" != - ]; then
+    IFS=';' read -ra ts <<<"$trusted"
+    for r in "${ts[@]}"; do args+=(--trusted "$r"); done
+  fi
   nsx $NS_CLIENT timeout 30 "$DNSFENCE" "${args[@]}" >"$dir/leaktest.json" 2>"$dir/leaktest.err" || true
-  tl+="leaktest=$(($(now_ms) - t0)) "
-  log_barrier "${logs[@]}" || log "matrix $id: a log barrier failed"
-  mx_auth_barrier "$auth_mark" || log "matrix $id: the authority's barrier failed"
-  tl+="barriers=$(($(now_ms) - t0)) "
-  for r in "${logs[@]}" serve serve-tproxy; do log_slice "$r" >"$dir/$r.log"; done
-  tail -c +$((auth_mark + 1)) "$(mx_auth_file)" >"$dir/authority.txt"
-  cp /etc/netns/$NS_CLIENT/resolv.conf "$dir/resolv.conf"
-  python3 "$MX_PY" judge "$dir" "$spec" >"$dir/rows.jsonl" || log "matrix $id: the oracle failed"
-  cat "$dir/rows.jsonl" >>"$MX_DIR/results.jsonl"
-  tl+="judged=$(($(now_ms) - t0))"
-  echo "$tl" >"$dir/timings.txt"
-  printf 'MX %s %s [%s ms]\n' "$id" \
-    "$(jq -r '"\(.kind):\(.truth)->\(.verdict)\(if .class == "ok" then "" else "!" + .class end)"' "$dir/rows.jsonl" | paste -sd' ' -)" \
-    "$(($(now_ms) - t0))"
+  line=$(nsx $NS_VPN python3 "$MX_PY" finish "$dir" "$LAB_EVIDENCE/resolvers" "$(mx_auth_file)" "$offsets" \
+    "$spec" "$MX_DIR/results.jsonl") || line="the oracle failed"
+  mx_routes_del
+  printf 'MX %s %s [%s ms]\n' "$id" "$line" "$(($(now_ms) - t0))"
 }
 
 matrix_run() {
@@ -130,7 +122,9 @@ matrix_run() {
   lab_configs
   mx_configs
   mx_auth_start
-  trap 'mx_reset; serve_tproxy_stop; stop_bg mx-authority; client_set_resolvers "$SHOP_RESOLVER"; serve_start' EXIT
+  # Leave the lab in its base state: no rules, the base proxy, the shop's resolver.
+  trap 'mx_routes_del; fw_remove $NS_VPN; fw_remove $NS_CLIENT; serve_tproxy_stop; stop_bg mx-authority
+    client_set_resolvers "$SHOP_RESOLVER"; serve_start' EXIT
   # fd 3: the commands of a case must not read the list of cases from stdin.
   while IFS=$'\t' read -r -a c -u 3; do
     n=$((n + 1))

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,10 @@ std::vector<std::unique_ptr<InventorySource>> linux_sources(const std::string& r
 
 /// Runs every source; duplicates (same address, origin and link) are kept once.
 Inventory collect_inventory(const std::vector<std::unique_ptr<InventorySource>>& sources);
+
+/// The network an interface address belongs to (host bits cleared), from getifaddrs()'s address and
+/// netmask, IPv4 or IPv6 ("fd00:8::2" with a /64 mask -> fd00:8::/64); absent for other families.
+std::optional<common::Prefix> interface_prefix(const sockaddr* addr, const sockaddr* netmask);
 
 /// Finds the tunnel: `declared` (--tunnel) when given, else the interface of the kernel's route
 /// for a public address if it is a tun/wireguard device, else the first such device that is up.

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "detector/testing_facts.hpp"
@@ -79,6 +80,26 @@ TEST(Inventory, LeasesOfAnotherNetworkNamespaceAreIgnored) {
   EXPECT_EQ(inv.resolvers[0].address.to_string(), "198.51.100.99");
   EXPECT_EQ(inv.resolvers[0].link, "eth0");
   EXPECT_NE(inv.resolvers[0].origin.find("its address 10.99.0.5 is on eth0"), std::string::npos);
+}
+
+// The tunnel's own prefixes decide which resolvers are the VPN's: an IPv6 one too (the matrix found
+// the tunnel's fd00:8::2/64 recorded as a /128, so the VPN's fd00:8::1 looked like a third party).
+TEST(Inventory, InterfacePrefixesOfBothFamilies) {
+  sockaddr_in6 a6{}, m6{};
+  a6.sin6_family = m6.sin6_family = AF_INET6;
+  inet_pton(AF_INET6, "fd00:8::2", &a6.sin6_addr);
+  inet_pton(AF_INET6, "ffff:ffff:ffff:ffff::", &m6.sin6_addr);
+  auto p = interface_prefix(reinterpret_cast<sockaddr*>(&a6), reinterpret_cast<sockaddr*>(&m6));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->to_string(), "fd00:8::/64");
+  EXPECT_TRUE(p->contains(*IpAddress::parse("fd00:8::1")));
+  sockaddr_in a4{}, m4{};
+  a4.sin_family = m4.sin_family = AF_INET;
+  inet_pton(AF_INET, "10.8.0.2", &a4.sin_addr);
+  inet_pton(AF_INET, "255.255.255.0", &m4.sin_addr);
+  p = interface_prefix(reinterpret_cast<sockaddr*>(&a4), reinterpret_cast<sockaddr*>(&m4));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->to_string(), "10.8.0.0/24");
 }
 
 class FixedSource final : public InventorySource {
