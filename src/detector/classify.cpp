@@ -248,11 +248,13 @@ void classify_resolver(const Context& c, const Traffic& t, std::vector<Finding>&
   // probes may time out instead: routers rate-limit ICMP, 1/s per destination on Linux.)
   const bool refused =
       !t.answered() && std::ranges::any_of(t.direct, [](const ProbeResult* p) { return is_refusal(p->error); });
-  if (refused && t.queries_outside.empty() && !vpn && !trusted) {
+  if (refused && t.queries_outside.empty() && !vpn) {
+    // A resolver the user chose (--trusted) can be blocked too: no one read the queries either.
     out.push_back(finding(Verdict::Ok, c, t,
                           "Queries to " + x +
-                              " went into the tunnel and were refused (ICMP unreachable or TCP "
-                              "reset): the VPN blocks DNS to it, no resolver read them."));
+                              " went into the tunnel and were refused (ICMP unreachable or TCP reset): the VPN "
+                              "blocks DNS to it, no resolver read them." +
+                              (trusted ? " It is a resolver you chose: your lookups go to the next one." : "")));
     return;
   }
   if (!t.queries_outside.empty()) {

@@ -129,6 +129,16 @@ TEST(Classify, GuardWhoseTcpConnectsTimeOutIsStillRefusedHere) {
   EXPECT_EQ(verdicts_for(classify(f), "203.0.113.53"), (std::vector{Verdict::Inconclusive}));
 }
 
+// Recorded by the matrix (case shop4+refuser4l+public4/block): the VPN blocks DNS to the resolver the
+// user chose (--trusted) as to any other: refused inside the tunnel, nobody read the queries. OK
+// (blocked), not "trusted but never answered".
+TEST(Classify, TrustedResolverBlockedByTheVpnIsOk) {
+  const Report r = classify(load_facts("trusted_blocked.json"));
+  EXPECT_EQ(verdicts_for(r, "198.51.100.53"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(verdicts_for(r, "203.0.113.53"), (std::vector{Verdict::Ok}));
+  EXPECT_EQ(verdicts_for(r, "100.64.53.54"), (std::vector{Verdict::LeakType1}));
+}
+
 TEST(Classify, TrustedResolverInsideTheTunnelIsNoLeak) {
   Facts f = load_facts("stealth.json");
   f.trusted.push_back(ip("198.51.100.53"));
