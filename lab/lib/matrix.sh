@@ -96,6 +96,12 @@ matrix_case() {
   t0=$(now_ms)
   dir=$MX_DIR/cases/${id//[\/+]/_}
   mkdir -p "$dir"
+  # Another run of the lab (or `lab/lab down`) outside the netns lock would pull the topology from
+  # under the case: stop instead of judging a broken network.
+  local ns
+  for ns in "${LAB_NAMESPACES[@]}"; do
+    [ -e "/run/netns/$ns" ] || { log "matrix: namespace $ns is gone: the lab was torn down under the run"; exit 3; }
+  done
   mx_protect "$prot" "$al" "$guard"
   mx_client "$resolvers"
   offsets=$(mx_offsets)
@@ -109,6 +115,7 @@ matrix_case() {
   line=$(nsx $NS_VPN python3 "$MX_PY" finish "$dir" "$LAB_EVIDENCE/resolvers" "$(mx_auth_file)" "$offsets" \
     "$spec" "$MX_DIR/results.jsonl") || line="the oracle failed"
   mx_routes_del
+  [ -e "/run/netns/$NS_CLIENT" ] || { log "matrix: the lab was torn down during case $id"; exit 3; }
   printf 'MX %s %s [%s ms]\n' "$id" "$line" "$(($(now_ms) - t0))"
 }
 

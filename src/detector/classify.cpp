@@ -26,6 +26,7 @@ std::vector<std::string> stealth_names(const Context& c, const Traffic& t) {
     if (answered.empty()) out.assign(t.names.begin(), t.names.end());
     return out;
   }
+  if (c.f.witness->incomplete) return out;  // absence from an incomplete record proves nothing
   for (const auto& n : t.names) {
     if (!answered.contains(n) && c.names.asked_by(n).empty()) out.push_back(n);
   }

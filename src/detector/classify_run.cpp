@@ -61,6 +61,10 @@ void run_wide(const Context& c, std::vector<Finding>& out) {
         (nothing_sent ? "no probe was sent, nothing was tested."
                       : "no verdict rests on the authority's record; only what the packets prove is reported."));
   }
+  if (c.f.witness && c.f.witness->incomplete) {
+    add("The witness says its record of this run may be incomplete (its store was unreachable for a while): "
+        "a name missing from it proves nothing, so no resolver is called a Stealth server on that ground.");
+  }
   for (const auto& p : c.f.probes) {
     if (p.kind == ProbeKind::System && !p.answered) {
       Finding f{Verdict::Inconclusive,

@@ -98,6 +98,9 @@ struct WitnessResolver {
 struct WitnessResults {
   std::vector<WitnessResolver> resolvers;
   std::vector<std::string> served;  // the A/AAAA data the authority answers probe names with
+  // The witness says its record may lack observations (its store was unreachable for a while): a
+  // name absent from it proves nothing.
+  bool incomplete = false;
 };
 
 /// The closed set of verdicts, from best to worst for exit codes (see exit_code()). Unprotected is a

@@ -32,7 +32,11 @@ class HttpWitness final : public WitnessClient {
     const std::string what = std::string(method) + " " + path;
     if (!res) throw std::runtime_error("witness " + base_ + ": " + what + ": " + res.error());
     if (res->status != 200 && res->status != 201) {
-      throw std::runtime_error("witness " + base_ + ": " + what + ": HTTP " + std::to_string(res->status));
+      // The witness says why in {"error": "..."} (e.g. a count above its max_probes_per_run).
+      const json j = json::parse(res->body, nullptr, false);
+      const std::string why =
+          j.is_object() && j.contains("error") && j["error"].is_string() ? ": " + j["error"].get<std::string>() : "";
+      throw std::runtime_error("witness " + base_ + ": " + what + ": HTTP " + std::to_string(res->status) + why);
     }
     return res->body;
   }
@@ -51,7 +55,7 @@ WitnessRun parse_run(const std::string& body) {
 
 WitnessResults parse_results(const std::string& body, const std::vector<std::string>& served) {
   const json j = json::parse(body);
-  WitnessResults w{{}, j.value("answers", served)};
+  WitnessResults w{{}, j.value("answers", served), j.value("incomplete", false)};
   for (const auto& r : j.at("resolvers")) {
     auto a = IpAddress::parse(r.at("address").get<std::string>());
     if (!a) throw std::runtime_error("witness result: " + a.error());

@@ -6,6 +6,7 @@
 
 #include "detector/facts_json.hpp"
 #include "detector/testing_facts.hpp"
+#include "detector/witness_client.hpp"
 
 namespace dnsfence::detector {
 namespace {
@@ -275,6 +276,20 @@ TEST(Classify, UnreadableWitnessRecordNeverMakesALeak) {
   f.witness.reset();
   f.witness_error = "witness http://192.0.2.53:8053: GET /runs/r1: HTTP 500";
   EXPECT_EQ(verdicts_for(classify(f), "192.168.1.1"), (std::vector{Verdict::LeakType1}));
+}
+
+// A witness whose store was unreachable marks the run's record incomplete: a name missing from it
+// may have reached the authority after all, so it is no evidence of a Stealth server.
+TEST(Classify, AnIncompleteWitnessRecordMakesNoStealthServer) {
+  Facts f = load_facts("stealth.json");
+  f.witness->incomplete = true;
+  const Report r = classify(f);
+  EXPECT_EQ(verdicts_for(r, "198.51.100.53"), (std::vector{Verdict::LeakType2}));
+  EXPECT_EQ(r.overall, Verdict::LeakType2);
+  EXPECT_TRUE(std::ranges::any_of(r.findings, [](const Finding& x) {
+    return !x.resolver && x.explanation.find("may be incomplete") != std::string::npos;
+  }));
+  EXPECT_TRUE(parse_results(R"({"resolvers":[],"incomplete":true})", {}).incomplete);
 }
 
 TEST(Classify, ThirdPartyWithoutWitnessIsInconclusiveAndBlockedIsOk) {

@@ -61,6 +61,29 @@ TEST(WitnessClient, HttpAgainstALoopbackServer) {
   EXPECT_EQ(res.served, (std::vector<std::string>{"192.0.2.99"}));
 }
 
+// A witness that refuses the count says why; leaktest's INCONCLUSIVE must carry that reason.
+TEST(WitnessClient, TheWitnessesReasonForARefusalIsKept) {
+  httplib::Server server;
+  server.Post("/runs", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 400;
+    res.set_content(R"j({"error":"count: this witness hands out at most 4 probe names per run (max_probes_per_run)"})j",
+                    "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  for (int i = 0; i < 1000 && !server.is_running(); ++i) std::this_thread::sleep_for(1ms);
+  auto client = make_http_witness("http://127.0.0.1:" + std::to_string(port), 2000ms);
+  std::string what;
+  try {
+    client->create_run(18);
+  } catch (const std::runtime_error& e) {
+    what = e.what();
+  }
+  server.stop();
+  t.join();
+  EXPECT_NE(what.find("HTTP 400: count: this witness hands out at most 4"), std::string::npos) << what;
+}
+
 TEST(WitnessClient, UnreachableWitnessThrowsWithTheReason) {
   auto client = make_http_witness("http://127.0.0.1:1", 500ms);
   EXPECT_THROW(client->create_run(1), std::runtime_error);
