@@ -111,7 +111,8 @@ matrix_case() {
     IFS=';' read -ra ts <<<"$trusted"
     for r in "${ts[@]}"; do args+=(--trusted "$r"); done
   fi
-  nsx $NS_CLIENT timeout 30 "$DNSFENCE" "${args[@]}" >"$dir/leaktest.json" 2>"$dir/leaktest.err" || true
+  # DFL_LEAKTEST: another dnsfence for leaktest alone (e.g. an older one, to compare on the same cases).
+  nsx $NS_CLIENT timeout 30 "${DFL_LEAKTEST:-$DNSFENCE}" "${args[@]}" >"$dir/leaktest.json" 2>"$dir/leaktest.err" || true
   line=$(nsx $NS_VPN python3 "$MX_PY" finish "$dir" "$LAB_EVIDENCE/resolvers" "$(mx_auth_file)" "$offsets" \
     "$spec" "$MX_DIR/results.jsonl") || line="the oracle failed"
   mx_routes_del
