@@ -14,7 +14,7 @@ void add_serve_command(CLI::App& root, int& exit_code);
 void add_witness_command(CLI::App& root, int& exit_code);
 
 /// `dnsfence leaktest`: inventory, routes, capture and probes -> verdicts per resolver with
-/// evidence; exit 0 OK or INTERCEPTED, 1 leak, 2 inconclusive (3, usage, is main's).
+/// evidence; exit 0 OK or INTERCEPTED, 1 leak, 2 inconclusive, 4 unprotected (3, usage, is main's).
 void add_leaktest_command(CLI::App& root, int& exit_code);
 
 /// `dnsfence firewall render|apply|remove|status|allow`: dnsfence's nftables / iptables ruleset.

@@ -75,7 +75,7 @@ det::Facts gather_once(const Options& o, const det::RunOptions& r) {
   const auto capture = det::make_pcap_source(o.device, o.pcap, 10000);
   std::unique_ptr<det::WitnessClient> witness;
   if (!o.witness.empty()) witness = det::make_http_witness(o.witness, 2000ms);
-  return det::gather(r, det::Collaborators{&sources, routes.get(), capture.get(), witness.get()});
+  return det::gather(r, det::Collaborators{&sources, routes.get(), capture.get(), witness.get(), nullptr});
 }
 
 det::Report report_once(const Options& o, const det::Facts& f) {
@@ -142,11 +142,16 @@ int run(const Options& o) {
 void add_leaktest_command(CLI::App& root, int& exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = root.add_subcommand(
-      "leaktest", "Find Type 1 and Type 2 DNS leaks and Stealth DNS servers (exit 0 OK, 1 leak, 2 inconclusive)");
+      "leaktest",
+      "Find Type 1 and Type 2 DNS leaks and Stealth DNS servers (exit 0 OK, 1 leak, 2 inconclusive, 4 the VPN "
+      "lets DNS to other resolvers through)");
   cmd->add_option("--tunnel", o->tunnel, "The VPN tunnel interface (default: detect from routes and types)");
   cmd->add_option("--resolver", o->resolvers, "Also probe this resolver as if it were configured");
   cmd->add_option("--trusted", o->trusted, "A resolver you chose deliberately: not a Type 2 leak");
-  cmd->add_option("--vpn-resolver", o->vpn, "The VPN provider's resolver (added to those on the tunnel link)");
+  cmd->add_option("--vpn-resolver", o->vpn,
+                  "The VPN provider's resolver, added to those on the tunnel link. It is probed like a configured "
+                  "one, even if this system does not use it: with --witness, the addresses it asks the authority "
+                  "from are the VPN's egress, which tells a query the VPN intercepted from a leak");
   cmd->add_option("--public", o->publics,
                   "Third-party resolver for the interception check (default 1.1.1.1 8.8.8.8 9.9.9.9)");
   cmd->add_flag("--no-public", o->no_public, "Skip the interception check");

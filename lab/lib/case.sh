@@ -118,7 +118,7 @@ leaktest_run() {
     && LT_RC=0 || LT_RC=$?
   LT_OVERALL=$(jq -r '.overall // "-"' "$CASE_DIR/leaktest.json" 2>/dev/null) || LT_OVERALL=ERROR
   LT_VERDICTS=$(jq -r --arg pub "$LT_PUBLIC" '
-    ["TAMPERED","STEALTH","LEAK-TYPE2","LEAK-TYPE1","INCONCLUSIVE","INTERCEPTED","OK"] as $order
+    ["TAMPERED","STEALTH","LEAK-TYPE2","LEAK-TYPE1","INCONCLUSIVE","UNPROTECTED","INTERCEPTED","OK"] as $order
     | [.findings[] | select(.resolver != $pub) | .verdict] | unique
     | sort_by(. as $v | $order | index($v)) | join(",")' "$CASE_DIR/leaktest.json" 2>/dev/null) || LT_VERDICTS=ERROR
   LT_PUBLIC_VERDICT=$(jq -r --arg pub "$LT_PUBLIC" '[.findings[] | select(.resolver == $pub) | .verdict]
@@ -174,6 +174,11 @@ expect_leaktest_leak() {
     check "leaktest: $addr is $v (leaktest said $LT_VERDICTS)" lt_has "$addr" "$v"
     case $v in LEAK-TYPE2 | STEALTH) check "leaktest's $v for $addr is true (its log has the probes)" lt_true "$addr" "$v" ;; esac
   done
+  # No server rule at all: the VPN lets leaktest's query to the third party through, and it
+  # answers itself. A warning about the VPN (UNPROTECTED), never "OK".
+  if [ "$MODE" = unprotected ]; then
+    check "leaktest: the third-party resolver is UNPROTECTED ($LT_PUBLIC_VERDICT)" eq "$LT_PUBLIC_VERDICT" UNPROTECTED
+  fi
   expect_leaktest_claims_true
 }
 

@@ -30,6 +30,13 @@ TUN_NET=10.8.0.0/24 TUN_SERVER=10.8.0.1 TUN_CLIENT=10.8.0.2
 SHOP_WAN6=2001:db8:113::2 INET_SHOP6=2001:db8:113::1 SHOP_RESOLVER6=2001:db8:113::53
 VPN_WAN6=2001:db8:2::2 INET_VPN6=2001:db8:2::1
 TUN_SERVER6=fd00:8::1 TUN_CLIENT6=fd00:8::2 TUN_NET6=fd00:8::/64 PUBLIC_RESOLVER6=2001:db8:53::53
+INET_PUBLIC6=2001:db8:53::1 ISP_RESOLVER6=2001:db8:64::53 INET_ISP6=2001:db8:64::1 SHOP_WAN_NET6=2001:db8:113::/64
+# Resolvers of the scenario matrix (matrix.sh), both families: the shop's dnsmasq that forwards to
+# the ISP (a customer: it is answered), an ISP resolver that refuses outsiders (REFUSED, logged),
+# and a dnsmasq that forges every name of the probe zone.
+SHOPFWD_RESOLVER=203.0.113.54 SHOPFWD_RESOLVER6=2001:db8:113::54
+REFUSER_RESOLVER=100.64.53.54 REFUSER_RESOLVER6=2001:db8:64::54
+FORGER_RESOLVER=198.51.100.77 FORGER_RESOLVER6=2001:db8:53::77
 WG_CLIENT_IF=dflwg0 WG_SERVER_IF=dflwg1 WG_PORT=51820 WG_FWMARK=51820
 SERVE_LISTEN=$TUN_SERVER:53      # where `dnsfence serve` listens on the VPN server (and [fd00:8::1]:53)
 # The dnsfence binary under test: ctest passes DNSFENCE=$<TARGET_FILE:dnsfence>.

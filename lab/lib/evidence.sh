@@ -26,17 +26,17 @@ log_slice() { tail -c +$((${LOG_MARK[$1]:-0} + 1)) "$(resolver_log "$1")" 2>/dev
 seen_count() {
   local r=$1; shift
   local pat; pat=$(printf '%s|' "$@"); pat=${pat%|}
-  log_slice "$r" | grep -Eic "$LOG_NAME_BEFORE(${pat//./\\.})\. " || true
+  log_slice "$r" | log_queries | grep -Eic "$LOG_NAME_BEFORE(${pat//./\\.})\.? " || true
 }
 
 # seen_sources NAME PROBE...: the client addresses resolver NAME saw asking for PROBE.
 seen_sources() {
   local r=$1; shift
   local pat; pat=$(printf '%s|' "$@"); pat=${pat%|}
-  { log_slice "$r" | grep -Ei " (${pat//./\\.})\. " || true; } | sed -E 's/.*info: ([0-9a-f.:]+) .*/\1/' | sort -u | paste -sd, - || true
+  { log_slice "$r" | log_queries | grep -Ei " (${pat//./\\.})\. " || true; } | sed -E 's/.*info: ([0-9a-f.:]+) .*/\1/' | sort -u | paste -sd, - || true
 }
 
-log_has() { grep -qi "$LOG_NAME_BEFORE$2\. " <<<"$(log_slice "$1")"; }
+log_has() { grep -Eqi "$LOG_NAME_BEFORE$2\.? " <<<"$(log_slice "$1" | log_queries)"; }
 
 # log_barrier NAME...: sends one marker query to each resolver from a namespace the protection
 # never touches and waits until each log shows it. Unbound logs queries in arrival order, so
@@ -44,11 +44,16 @@ log_has() { grep -qi "$LOG_NAME_BEFORE$2\. " <<<"$(log_slice "$1")"; }
 # not a guess. (The Stealth resolver logs the marker and drops it; kdig gives up after 1 s.)
 log_barrier() {
   local r marker ns
+  declare -A markers=()
+  # All markers first, then the waits: the resolvers log them in parallel.
   for r in "$@"; do
     marker=$(probe_name barrier)
+    markers[$r]=$marker
     case $r in provider | serve) ns=$NS_VPN ;; *) ns=$NS_INET ;; esac
     ( nsx "$ns" kdig @"${RESOLVER_ADDR[$r]}" "$marker" A +timeout=1 +retry=0 >/dev/null 2>&1 & )
-    wait_until 5 log_has "$r" "$marker" || { log "barrier: $r did not log $marker"; return 1; }
+  done
+  for r in "$@"; do
+    wait_until 5 log_has "$r" "${markers[$r]}" || { log "barrier: $r did not log ${markers[$r]}"; return 1; }
   done
 }
 

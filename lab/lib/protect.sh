@@ -153,10 +153,17 @@ protect_server_tproxy() {
   serve_tproxy_start
   fw_apply $NS_VPN server-tproxy
 }
+# serve_tproxy_start [NAME]: the tproxy-mode proxy from NAME.toml (default server-tproxy); one
+# running another file is restarted with this one.
 serve_tproxy_start() {
-  recorded_pid serve-tproxy >/dev/null && return 0
+  local name=${1:-server-tproxy}
+  if recorded_pid serve-tproxy >/dev/null; then
+    [ "$(cat "$LAB_STATE/serve-tproxy.conf" 2>/dev/null)" = "$name" ] && return 0
+    stop_bg serve-tproxy
+  fi
+  echo "$name" >"$LAB_STATE/serve-tproxy.conf"
   local log; log=$(resolver_log serve-tproxy)
-  BG_LOG=$log start_bg serve-tproxy $NS_VPN "$DNSFENCE" serve --config "$(fw_file server-tproxy)"
+  BG_LOG=$log start_bg serve-tproxy $NS_VPN "$DNSFENCE" serve --config "$(fw_file "$name")"
   wait_until 5 serve_tproxy_listening || die "dnsfence serve (tproxy) did not start: $(tail -5 "$log")"
 }
 serve_tproxy_listening() {

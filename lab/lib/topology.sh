@@ -45,6 +45,8 @@ topology_up() {
   ip -n $NS_SHOP addr add $HOTEL_GUEST_RESOLVER/32 dev wan
   ip -n $NS_SHOP addr add $SHOP_WAN6/64 dev wan nodad
   ip -n $NS_SHOP addr add $SHOP_RESOLVER6/128 dev wan nodad
+  ip -n $NS_SHOP addr add $SHOPFWD_RESOLVER/32 dev wan
+  ip -n $NS_SHOP addr add $SHOPFWD_RESOLVER6/128 dev wan nodad
   ip -n $NS_INET addr add $INET_SHOP6/64 dev to-shop nodad
   link $NS_VPN wan $VPN_WAN/28 $NS_INET to-vpn $INET_VPN/28
   ip -n $NS_VPN addr add $VPN_WAN6/64 dev wan nodad
@@ -54,7 +56,15 @@ topology_up() {
   ip -n $NS_AUTH addr add $AUTH_ADDR_NEWS/28 dev eth0
   link $NS_PUBLIC eth0 $PUBLIC_RESOLVER/25 $NS_INET to-public $INET_PUBLIC/25
   ip -n $NS_PUBLIC addr add $ATTACKER_RESOLVER/25 dev eth0
+  ip -n $NS_PUBLIC addr add $FORGER_RESOLVER/25 dev eth0
+  ip -n $NS_PUBLIC addr add $PUBLIC_RESOLVER6/64 dev eth0 nodad
+  ip -n $NS_PUBLIC addr add $FORGER_RESOLVER6/64 dev eth0 nodad
+  ip -n $NS_INET addr add $INET_PUBLIC6/64 dev to-public nodad
   link $NS_ISP eth0 $ISP_RESOLVER/24 $NS_INET to-isp $INET_ISP/24
+  ip -n $NS_ISP addr add $REFUSER_RESOLVER/24 dev eth0
+  ip -n $NS_ISP addr add $ISP_RESOLVER6/64 dev eth0 nodad
+  ip -n $NS_ISP addr add $REFUSER_RESOLVER6/64 dev eth0 nodad
+  ip -n $NS_INET addr add $INET_ISP6/64 dev to-isp nodad
   link $NS_VPN prov $VPN_PROV/24 $NS_PROVIDER eth0 $PROVIDER_RESOLVER/24
   for ns in $NS_SHOP $NS_VPN; do ip -n $ns route add default via "$( [ $ns = $NS_SHOP ] && echo $INET_SHOP || echo $INET_VPN)"; done
   ip -n $NS_AUTH route add default via $INET_AUTH
@@ -63,6 +73,8 @@ topology_up() {
   ip -n $NS_PROVIDER route add default via $VPN_PROV
   ip -n $NS_SHOP -6 route add default via $INET_SHOP6
   ip -n $NS_VPN -6 route add default via $INET_VPN6
+  ip -n $NS_PUBLIC -6 route add default via $INET_PUBLIC6
+  ip -n $NS_ISP -6 route add default via $INET_ISP6
   for ns in $NS_SHOP $NS_INET $NS_VPN; do  # pitfall 5
     sysctl_ns $ns net.ipv4.ip_forward=1
     sysctl_ns $ns net.ipv6.conf.all.forwarding=1

@@ -43,6 +43,9 @@ run_ttl = 3600
 max_runs = 1000
 max_resolvers_per_run = 64
 probes_per_run = $WITNESS_PROBES_PER_RUN
+# The lab creates runs as fast as its cases go (the scenario matrix: one every ~2 s, all from
+# 192.0.2.0/24): no rate limit on run creation here.
+runs_per_minute = 0
 [[witness.ns]]
 name = "ns1.$zone"
 addresses = ["$addr"]

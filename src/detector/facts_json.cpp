@@ -111,6 +111,7 @@ ProbeResult probe(const json& j) {
   p.rcode = j.value("rcode", 0);
   p.answers = j.value("answers", std::vector<std::string>{});
   p.error = j.value("error", "");
+  p.link = j.value("link", "");
   return p;
 }
 
@@ -122,7 +123,8 @@ json probe_json(const ProbeResult& p) {
           {"answered", p.answered},
           {"rcode", p.rcode},
           {"answers", p.answers},
-          {"error", p.error}};
+          {"error", p.error},
+          {"link", p.link}};
 }
 
 }  // namespace
@@ -161,6 +163,7 @@ Facts facts_from_json(const json& j) {
       w.resolvers.push_back(WitnessResolver{ip(r.at("address")), r.value("names", std::vector<std::string>{})});
     }
     w.served = j["witness"].value("served", std::vector<std::string>{});
+    w.incomplete = j["witness"].value("incomplete", false);
     f.witness = w;
   }
   f.witness_error = j.value("witness_error", "");
@@ -194,7 +197,7 @@ json facts_to_json(const Facts& f) {
   for (const auto& o : f.observations) j["observations"].push_back(observation_to_json(o));
   for (const auto& p : f.probes) j["probes"].push_back(probe_json(p));
   if (f.witness) {
-    json w{{"resolvers", json::array()}, {"served", f.witness->served}};
+    json w{{"resolvers", json::array()}, {"served", f.witness->served}, {"incomplete", f.witness->incomplete}};
     for (const auto& r : f.witness->resolvers)
       w["resolvers"].push_back({{"address", r.address.to_string()}, {"names", r.names}});
     j["witness"] = w;

@@ -1,5 +1,6 @@
 #include "detector/inventory.hpp"
 
+#include <ifaddrs.h>
 #include <net/if.h>
 
 #include <algorithm>
@@ -65,30 +66,59 @@ class ResolvConfSource final : public InventorySource {
       out.notes.push_back(path_ + ": absent");
       return;
     }
-    add(out, parse_resolv_conf(read_file(path_)), path_, "");
+    for (const auto& [a, zone] : parse_resolv_conf_zones(read_file(path_))) {
+      out.resolvers.push_back(Resolver{a, path_, zone});
+    }
   }
 
  private:
   std::string path_;
 };
 
-// Lease files in a directory, each parsed by `parse`; the link is taken from the file name.
+// Lease files in a directory; the link is taken from the file name. A lease counts only when its
+// address is on an interface of this namespace (see make_lease_source).
 class LeaseDirSource final : public InventorySource {
  public:
   using Parser = std::vector<IpAddress> (*)(std::string_view);
-  LeaseDirSource(std::string dir, std::string kind, Parser parse)
-      : dir_(std::move(dir)), kind_(std::move(kind)), parse_(parse) {}
+  LeaseDirSource(std::string dir, std::string kind, Parser parse, LocalAddresses local)
+      : dir_(std::move(dir)), kind_(std::move(kind)), parse_(parse), local_(std::move(local)) {}
   [[nodiscard]] std::string name() const override { return kind_ + " leases"; }
   void collect(Inventory& out) override {
     std::error_code ec;
+    std::vector<std::pair<std::string, IpAddress>> here;
+    bool read_here = false;
     for (const auto& e : fs::directory_iterator(dir_, ec)) {
       if (!e.is_regular_file(ec)) continue;
-      add(out, parse_(read_file(e.path())), "dhcp:" + e.path().string(), link_of(e.path()));
+      const std::string text = read_file(e.path());
+      const auto dns = parse_(text);
+      if (dns.empty()) continue;
+      if (!read_here) here = local_(), read_here = true;
+      const std::string link = link_of(e.path());
+      const std::string file = "dhcp:" + e.path().string();
+      const auto leased = lease_address(text, kind_);
+      const bool ours = leased && std::ranges::any_of(here, [&](const auto& la) {
+                          return la.second == *leased && (link.empty() || la.first == link);
+                        });
+      if (!ours) {
+        out.notes.push_back(file + ": ignored, " +
+                            (leased ? "its address " + leased->to_string() + " is not on " +
+                                          (link.empty() ? std::string("any interface") : link) +
+                                          " in this network namespace (another namespace's or a stale lease)"
+                                    : std::string("it names no leased address to tie it to this namespace")));
+        continue;
+      }
+      add(out, dns, file + " (its address " + leased->to_string() + " is on " + link_here(here, *leased) + ")", link);
     }
     if (ec) out.notes.push_back(name() + ": " + dir_ + " unreadable or absent");
   }
 
  private:
+  static std::string link_here(const std::vector<std::pair<std::string, IpAddress>>& here, const IpAddress& a) {
+    for (const auto& [ifname, addr] : here) {
+      if (addr == a) return ifname;
+    }
+    return "?";
+  }
   std::string link_of(const fs::path& p) const {
     const std::string stem = p.stem().string();
     if (kind_ == "systemd-networkd") {  // files are named by ifindex
@@ -102,6 +132,7 @@ class LeaseDirSource final : public InventorySource {
   std::string dir_;
   std::string kind_;
   Parser parse_;
+  LocalAddresses local_;
 };
 
 std::vector<IpAddress> networkd(std::string_view t) {
@@ -139,16 +170,64 @@ class NetworkManagerSource final : public InventorySource {
 
 }  // namespace
 
-std::vector<IpAddress> parse_resolv_conf(std::string_view text) {
-  std::vector<IpAddress> out;
+std::vector<std::pair<IpAddress, std::string>> parse_resolv_conf_zones(std::string_view text) {
+  std::vector<std::pair<IpAddress, std::string>> out;
   for (auto line : lines(text)) {
     line = line.substr(0, line.find_first_of("#;"));
     const auto words = split(line, " \t\r");
-    if (words.size() >= 2 && words[0] == "nameserver") {
-      if (auto a = address(words[1])) out.push_back(*a);
+    if (words.size() < 2 || words[0] != "nameserver") continue;
+    const auto pct = words[1].find('%');
+    if (auto a = address(words[1])) {
+      out.emplace_back(*a, pct == std::string_view::npos ? "" : std::string(words[1].substr(pct + 1)));
     }
   }
   return out;
+}
+
+std::vector<IpAddress> parse_resolv_conf(std::string_view text) {
+  std::vector<IpAddress> out;
+  for (const auto& [a, zone] : parse_resolv_conf_zones(text)) out.push_back(a);
+  return out;
+}
+
+std::optional<IpAddress> lease_address(std::string_view text, std::string_view kind) {
+  std::optional<IpAddress> last;
+  for (auto line : lines(text)) {
+    line = trim(line);
+    std::string_view value;
+    if (kind == "dhclient" && line.starts_with("fixed-address ")) {
+      value = trim(line.substr(14));
+      if (value.ends_with(';')) value.remove_suffix(1);
+    } else if (kind == "systemd-networkd" && line.starts_with("ADDRESS=")) {
+      value = line.substr(8);
+    } else if (kind == "udhcpc" && line.starts_with("ip=")) {
+      value = line.substr(3);
+    } else {
+      continue;
+    }
+    if (auto a = address(trim(value))) last = *a;  // dhclient: a later lease replaces the earlier
+  }
+  return last;
+}
+
+std::vector<std::pair<std::string, IpAddress>> namespace_addresses() {
+  std::vector<std::pair<std::string, IpAddress>> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
+    const socklen_t len = i->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (auto a = SocketAddress::from_sockaddr(i->ifa_addr, len)) out.emplace_back(i->ifa_name, a->ip());
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+std::unique_ptr<InventorySource> make_lease_source(std::string dir, std::string kind, LocalAddresses local) {
+  LeaseDirSource::Parser parse = &parse_dhclient_leases;
+  if (kind == "systemd-networkd") parse = &networkd;
+  if (kind == "udhcpc") parse = &udhcpc;
+  return std::make_unique<LeaseDirSource>(std::move(dir), std::move(kind), parse, std::move(local));
 }
 
 std::vector<IpAddress> parse_dhclient_leases(std::string_view text) {
@@ -183,9 +262,9 @@ std::vector<std::unique_ptr<InventorySource>> linux_sources(const std::string& r
   v.push_back(std::make_unique<ResolvConfSource>(resolv_conf));
   v.push_back(make_resolved_source());
   v.push_back(std::make_unique<NetworkManagerSource>());
-  v.push_back(std::make_unique<LeaseDirSource>("/var/lib/dhcp", "dhclient", &parse_dhclient_leases));
-  v.push_back(std::make_unique<LeaseDirSource>("/run/systemd/netif/leases", "systemd-networkd", &networkd));
-  v.push_back(std::make_unique<LeaseDirSource>("/run/udhcpc", "udhcpc", &udhcpc));
+  v.push_back(make_lease_source("/var/lib/dhcp", "dhclient", &namespace_addresses));
+  v.push_back(make_lease_source("/run/systemd/netif/leases", "systemd-networkd", &namespace_addresses));
+  v.push_back(make_lease_source("/run/udhcpc", "udhcpc", &namespace_addresses));
   return v;
 }
 

@@ -1,5 +1,6 @@
 #include "detector/model.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace dnsfence::detector {
@@ -10,6 +11,8 @@ const char* verdict_name(Verdict v) noexcept {
       return "OK";
     case Verdict::Intercepted:
       return "INTERCEPTED";
+    case Verdict::Unprotected:
+      return "UNPROTECTED";
     case Verdict::Inconclusive:
       return "INCONCLUSIVE";
     case Verdict::LeakType1:
@@ -29,6 +32,8 @@ int exit_code(Verdict overall) noexcept {
     case Verdict::Ok:
     case Verdict::Intercepted:
       return 0;
+    case Verdict::Unprotected:
+      return 4;
     case Verdict::Inconclusive:
       return 2;
     case Verdict::LeakType1:
@@ -73,6 +78,18 @@ const char* probe_kind_name(ProbeKind k) noexcept {
       return "public";
   }
   return "?";
+}
+
+std::vector<IpAddress> vpn_resolvers_of(const Inventory& inventory, const std::vector<IpAddress>& declared) {
+  std::vector<IpAddress> out = declared;
+  const auto& t = inventory.tunnel;
+  if (!t) return out;
+  for (const auto& r : inventory.resolvers) {
+    const bool on_link = !r.link.empty() && r.link == t->ifname;
+    const bool in_prefix = std::ranges::any_of(t->addresses, [&](const auto& p) { return p.contains(r.address); });
+    if ((on_link || in_prefix) && std::ranges::find(out, r.address) == out.end()) out.push_back(r.address);
+  }
+  return out;
 }
 
 }  // namespace dnsfence::detector

@@ -17,8 +17,9 @@ using common::SocketAddress;
 /// One resolver the system may use, and where the inventory found it.
 struct Resolver {
   IpAddress address;
-  std::string origin;  // "/etc/resolv.conf", "systemd-resolved", "NetworkManager", "dhcp:<file>", ...
-  std::string link;    // the interface it is configured on, when the source says so ("" = global)
+  std::string origin;  // "/etc/resolv.conf", "systemd-resolved", "NetworkManager", "dhcp:<file> (why)", ...
+  std::string link;    // the interface it is configured on, when the source says so ("" = global); for
+                       // a link-local address ("fe80::1%eth0") its zone, which probes need to reach it
 };
 
 /// The VPN tunnel interface and how it was found.
@@ -84,6 +85,7 @@ struct ProbeResult {
   std::uint16_t rcode = 0;
   std::vector<std::string> answers;  // A/AAAA addresses received
   std::string error;                 // "timeout after 1500 ms", "connect: refused", ...
+  std::string link;                  // the interface (zone) of a link-local target, "" otherwise
 };
 
 /// One resolver address the witness saw, with the probe names it asked for.
@@ -96,10 +98,24 @@ struct WitnessResolver {
 struct WitnessResults {
   std::vector<WitnessResolver> resolvers;
   std::vector<std::string> served;  // the A/AAAA data the authority answers probe names with
+  // The witness says its record may lack observations (its store was unreachable for a while): a
+  // name absent from it proves nothing.
+  bool incomplete = false;
 };
 
-/// The closed set of verdicts, from best to worst for exit codes (see exit_code()).
-enum class Verdict : std::uint8_t { Ok, Intercepted, Inconclusive, LeakType1, LeakType2, Stealth, Tampered };
+/// The closed set of verdicts, from best to worst for exit codes (see exit_code()). Unprotected is a
+/// warning about the VPN, not about this system's lookups: a third-party resolver (--public) answered
+/// through the tunnel by itself, so the VPN lets DNS to any resolver through.
+enum class Verdict : std::uint8_t {
+  Ok,
+  Intercepted,
+  Unprotected,
+  Inconclusive,
+  LeakType1,
+  LeakType2,
+  Stealth,
+  Tampered
+};
 
 /// One finding: a verdict about one resolver (or the run), its evidence and a plain explanation.
 struct Finding {
@@ -120,7 +136,8 @@ struct Facts {
   std::vector<Observation> observations;
   std::vector<ProbeResult> probes;
   std::optional<WitnessResults> witness;  // absent without --witness, or when it failed
-  std::string witness_error;              // "" when no witness was asked or it answered
+  std::string witness_error;              // "" when no witness was asked or it answered; else why the
+                                          // witness given could not be used (then no verdict rests on it)
   std::vector<IpAddress> trusted;         // --trusted: resolvers the user chose deliberately
   std::vector<IpAddress> vpn_resolvers;   // --vpn-resolver, added to those found on the tunnel
   std::vector<IpAddress> public_resolvers;
@@ -136,7 +153,8 @@ struct Report {
 
 /// "OK", "LEAK-TYPE1", ... as printed and as in JSON.
 const char* verdict_name(Verdict v) noexcept;
-/// Process exit code for an overall verdict: 0 OK/INTERCEPTED, 1 leak, 2 inconclusive.
+/// Process exit code for an overall verdict: 0 OK/INTERCEPTED, 1 leak, 2 inconclusive, 4 unprotected
+/// (3 is the command line's usage error).
 int exit_code(Verdict overall) noexcept;
 /// "udp", "tcp", "dot", "doq".
 const char* wire_name(Wire w) noexcept;
@@ -144,5 +162,9 @@ const char* wire_name(Wire w) noexcept;
 std::string qtype_name(std::uint16_t qtype);
 /// "system", "udp", "tcp", "public".
 const char* probe_kind_name(ProbeKind k) noexcept;
+
+/// The VPN's resolvers of a run: --vpn-resolver, and every configured resolver on the tunnel link or
+/// inside one of the tunnel's prefixes. Without a tunnel, only --vpn-resolver.
+std::vector<IpAddress> vpn_resolvers_of(const Inventory& inventory, const std::vector<IpAddress>& declared);
 
 }  // namespace dnsfence::detector

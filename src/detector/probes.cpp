@@ -1,5 +1,6 @@
 #include "detector/probes.hpp"
 
+#include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -112,7 +113,7 @@ std::vector<std::uint8_t> build_query(std::string_view name, std::uint16_t id, s
 }
 
 ProbeResult system_probe(const std::string& name, std::chrono::milliseconds timeout) {
-  ProbeResult r{name, ProbeKind::System, std::nullopt, 0, false, 0, {}, ""};
+  ProbeResult r{name, ProbeKind::System, std::nullopt, 0, false, 0, {}, "", ""};
   auto done = std::make_shared<std::promise<ProbeResult>>();
   auto future = done->get_future();
   std::thread([done, r]() mutable {
@@ -143,8 +144,9 @@ ProbeResult system_probe(const std::string& name, std::chrono::milliseconds time
 }
 
 ProbeResult direct_probe(const std::string& name, const IpAddress& target, ProbeKind kind,
-                         std::chrono::milliseconds timeout, std::uint16_t port, std::uint16_t qtype) {
-  ProbeResult r{name, kind, target, qtype, false, 0, {}, ""};
+                         std::chrono::milliseconds timeout, std::uint16_t port, std::uint16_t qtype,
+                         const std::string& link) {
+  ProbeResult r{name, kind, target, qtype, false, 0, {}, "", link};
   const bool tcp = kind == ProbeKind::DirectTcp;
   const auto deadline = Clock::now() + timeout;
   std::random_device seed;
@@ -156,6 +158,14 @@ ProbeResult direct_probe(const std::string& name, const IpAddress& target, Probe
   Fd s(::socket(target.family(), (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   sockaddr_storage sa{};
   const socklen_t len = SocketAddress(target, port).to_sockaddr(sa);
+  if (!link.empty() && !target.is_v4()) {  // a link-local address means nothing without its link
+    const unsigned scope = ::if_nametoindex(link.c_str());
+    if (scope == 0) {
+      r.error = "link-local " + target.to_string() + "%" + link + ": no interface " + link;
+      return r;
+    }
+    reinterpret_cast<sockaddr_in6*>(&sa)->sin6_scope_id = scope;
+  }
   if (s.fd < 0 || (::connect(s.fd, reinterpret_cast<sockaddr*>(&sa), len) < 0 && errno != EINPROGRESS)) {
     r.error = std::string("connect: ") + std::strerror(errno);
     return r;
@@ -184,7 +194,7 @@ std::vector<ProbeResult> run_probes(const ProbePlan& plan, std::chrono::millisec
   running.push_back(std::async(std::launch::async, [&] { return system_probe(plan.system_name, system_timeout); }));
   for (const auto& d : plan.direct) {
     running.push_back(std::async(std::launch::async, [&d, direct_timeout] {
-      return direct_probe(d.name, d.target, d.kind, direct_timeout, 53, d.qtype);
+      return direct_probe(d.name, d.target, d.kind, direct_timeout, 53, d.qtype, d.link);
     }));
   }
   std::vector<ProbeResult> out;

@@ -28,9 +28,11 @@ ProbeResult system_probe(const std::string& name, std::chrono::milliseconds time
 
 /// Sends one query of type `qtype` (1 A, 28 AAAA) for `name` to `target` port 53 over UDP
 /// (DirectUdp, Public) or TCP (DirectTcp) and waits at most `timeout` for the reply with the same
-/// id. A and AAAA answers are collected.
+/// id. A and AAAA answers are collected. `link` is the interface (zone) of a link-local IPv6 target
+/// ("fe80::1%eth0"), "" otherwise; an unknown interface is an error in the result.
 ProbeResult direct_probe(const std::string& name, const IpAddress& target, ProbeKind kind,
-                         std::chrono::milliseconds timeout, std::uint16_t port = 53, std::uint16_t qtype = 1);
+                         std::chrono::milliseconds timeout, std::uint16_t port = 53, std::uint16_t qtype = 1,
+                         const std::string& link = "");
 
 /// What to probe: the names are assigned in order, so the caller can reserve them with a witness.
 struct ProbePlan {
@@ -40,6 +42,7 @@ struct ProbePlan {
     IpAddress target;
     ProbeKind kind;
     std::uint16_t qtype = 1;  // 1 A, 28 AAAA
+    std::string link;         // the zone of a link-local target, "" otherwise
   };
   std::vector<Direct> direct;
 };

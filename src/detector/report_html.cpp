@@ -103,7 +103,7 @@ void diagram(std::ostringstream& s, const Finding& f, const Facts& facts) {
 constexpr const char* kStyle =
     "body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
     ".v{font-weight:bold;padding:2px 6px;border-radius:3px;color:#fff;background:#555}"
-    ".OK,.INTERCEPTED{background:#2a7d2a}.INCONCLUSIVE{background:#b08000}"
+    ".OK,.INTERCEPTED{background:#2a7d2a}.INCONCLUSIVE,.UNPROTECTED{background:#b08000}"
     ".LEAK-TYPE1,.LEAK-TYPE2,.STEALTH,.TAMPERED{background:#b02020}"
     "svg text{font-size:11px}.box{fill:#eef;stroke:#334}.life{stroke:#999;stroke-dasharray:4 3}"
     "line.in{stroke:#2a7d2a;stroke-width:2.5}line.out{stroke:#b02020;stroke-width:2}"

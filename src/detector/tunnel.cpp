@@ -3,6 +3,8 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -49,26 +51,39 @@ unsigned prefix_length(const sockaddr* mask) {
   return len;
 }
 
+}  // namespace
+
+std::optional<common::Prefix> interface_prefix(const sockaddr* addr, const sockaddr* netmask) {
+  if (addr == nullptr || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)) return std::nullopt;
+  const bool v4 = addr->sa_family == AF_INET;
+  auto sa = SocketAddress::from_sockaddr(addr, v4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+  if (!sa) return std::nullopt;
+  // Keep the network, not the host (Prefix::parse rejects host bits when reports are re-read), for
+  // both families: a VPN resolver inside the tunnel's IPv6 prefix is the VPN's as much as one
+  // inside its IPv4 prefix.
+  const unsigned len = std::min<unsigned>(prefix_length(netmask), static_cast<unsigned>(sa->ip().size() * 8));
+  auto bytes = sa->ip().bytes();
+  for (unsigned bit = len; bit < sa->ip().size() * 8; ++bit)
+    bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+  if (v4) {
+    in_addr a{};
+    std::memcpy(&a, bytes.data(), 4);
+    return common::Prefix(IpAddress::from_v4(a), len);
+  }
+  in6_addr a{};
+  std::memcpy(&a, bytes.data(), 16);
+  return common::Prefix(IpAddress::from_v6(a), len);
+}
+
+namespace {
+
 std::vector<common::Prefix> addresses_of(const std::string& ifname) {
   std::vector<common::Prefix> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return out;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     if (i->ifa_addr == nullptr || ifname != i->ifa_name) continue;
-    const int fam = i->ifa_addr->sa_family;
-    if (fam != AF_INET && fam != AF_INET6) continue;
-    auto sa = SocketAddress::from_sockaddr(i->ifa_addr, fam == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
-    if (!sa) continue;
-    // Keep the network, not the host: Prefix::parse rejects host bits when reports are re-read.
-    const unsigned len = prefix_length(i->ifa_netmask);
-    auto bytes = sa->ip().bytes();
-    for (unsigned bit = len; bit < sa->ip().size() * 8; ++bit)
-      bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
-    auto net =
-        common::IpAddress::parse(fam == AF_INET ? std::to_string(bytes[0]) + "." + std::to_string(bytes[1]) + "." +
-                                                      std::to_string(bytes[2]) + "." + std::to_string(bytes[3])
-                                                : sa->ip().to_string());
-    if (net) out.emplace_back(fam == AF_INET ? *net : sa->ip(), fam == AF_INET ? len : 128);
+    if (auto p = interface_prefix(i->ifa_addr, i->ifa_netmask)) out.push_back(*p);
   }
   freeifaddrs(list);
   return out;

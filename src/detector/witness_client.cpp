@@ -19,12 +19,7 @@ class HttpWitness final : public WitnessClient {
 
   WitnessRun create_run(std::size_t count) override {
     const json body{{"count", count}};
-    WitnessRun run = parse_run(call("POST", "/runs", body.dump()));
-    if (run.probes.size() < count) {
-      throw std::runtime_error("witness " + base_ + ": asked for " + std::to_string(count) + " probe names, got " +
-                               std::to_string(run.probes.size()));
-    }
-    return run;
+    return parse_run(call("POST", "/runs", body.dump()));
   }
 
   WitnessResults results(const WitnessRun& run) override {
@@ -37,7 +32,11 @@ class HttpWitness final : public WitnessClient {
     const std::string what = std::string(method) + " " + path;
     if (!res) throw std::runtime_error("witness " + base_ + ": " + what + ": " + res.error());
     if (res->status != 200 && res->status != 201) {
-      throw std::runtime_error("witness " + base_ + ": " + what + ": HTTP " + std::to_string(res->status));
+      // The witness says why in {"error": "..."} (e.g. a count above its max_probes_per_run).
+      const json j = json::parse(res->body, nullptr, false);
+      const std::string why =
+          j.is_object() && j.contains("error") && j["error"].is_string() ? ": " + j["error"].get<std::string>() : "";
+      throw std::runtime_error("witness " + base_ + ": " + what + ": HTTP " + std::to_string(res->status) + why);
     }
     return res->body;
   }
@@ -56,7 +55,7 @@ WitnessRun parse_run(const std::string& body) {
 
 WitnessResults parse_results(const std::string& body, const std::vector<std::string>& served) {
   const json j = json::parse(body);
-  WitnessResults w{{}, j.value("answers", served)};
+  WitnessResults w{{}, j.value("answers", served), j.value("incomplete", false)};
   for (const auto& r : j.at("resolvers")) {
     auto a = IpAddress::parse(r.at("address").get<std::string>());
     if (!a) throw std::runtime_error("witness result: " + a.error());
@@ -68,7 +67,8 @@ WitnessResults parse_results(const std::string& body, const std::vector<std::str
 }
 
 WitnessRun FakeWitness::create_run(std::size_t count) {
-  if (run_.probes.size() < count) throw std::runtime_error("fake witness: not enough probe names");
+  asked_.push_back(count);
+  if (fail_create_) throw std::runtime_error("fake witness: POST /runs: HTTP 503");
   return run_;
 }
 

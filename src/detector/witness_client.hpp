@@ -31,7 +31,8 @@ struct WitnessRun {
 class WitnessClient {
  public:
   virtual ~WitnessClient() = default;
-  /// Creates a run with at least `count` probe names.
+  /// Asks for a run with `count` probe names. A witness may hand out more (an old one ignores the
+  /// count) or fewer (its maximum); the caller checks.
   virtual WitnessRun create_run(std::size_t count) = 0;
   /// What the authority recorded for `run` so far.
   virtual WitnessResults results(const WitnessRun& run) = 0;
@@ -46,16 +47,22 @@ WitnessRun parse_run(const std::string& body);
 /// Parses the GET /runs/ID body. Throws on a wrong shape.
 WitnessResults parse_results(const std::string& body, const std::vector<std::string>& served);
 
-/// An in-memory witness for tests: hands out `probes`, returns `results`.
+/// An in-memory witness for tests: hands out `run` whatever the count (as an old witness does),
+/// returns `results`; with fail_create() set, creating a run throws (an API error).
 class FakeWitness final : public WitnessClient {
  public:
   FakeWitness(WitnessRun run, WitnessResults results) : run_(std::move(run)), results_(std::move(results)) {}
   WitnessRun create_run(std::size_t count) override;
   WitnessResults results(const WitnessRun& /*run*/) override { return results_; }
+  void fail_create() { fail_create_ = true; }
+  /// The counts create_run was called with.
+  [[nodiscard]] const std::vector<std::size_t>& asked() const { return asked_; }
 
  private:
   WitnessRun run_;
   WitnessResults results_;
+  bool fail_create_ = false;
+  std::vector<std::size_t> asked_;
 };
 
 }  // namespace dnsfence::detector

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include <thread>
 
 namespace dnsfence::detector {
@@ -23,15 +25,21 @@ TEST(WitnessClient, ParsesTheDocumentedShapes) {
   EXPECT_THROW(parse_results(R"({"resolvers":[{"address":"nope"}]})", {}), std::exception);
 }
 
-TEST(WitnessClient, FakeHandsOutItsRun) {
+// Like an old witness, the fake hands out its run whatever the count; the caller (gather) checks.
+TEST(WitnessClient, FakeHandsOutItsRunAndRecordsTheCount) {
   FakeWitness w(WitnessRun{"r", {"a.x", "b.x"}, {}}, WitnessResults{});
   EXPECT_EQ(w.create_run(2).probes.size(), 2U);
-  EXPECT_THROW(w.create_run(3), std::runtime_error);
+  EXPECT_EQ(w.create_run(3).probes.size(), 2U);
+  EXPECT_EQ(w.asked(), (std::vector<std::size_t>{2, 3}));
+  w.fail_create();
+  EXPECT_THROW(w.create_run(1), std::runtime_error);
 }
 
 TEST(WitnessClient, HttpAgainstALoopbackServer) {
   httplib::Server server;
-  server.Post("/runs", [](const httplib::Request&, httplib::Response& res) {
+  std::string body;
+  server.Post("/runs", [&body](const httplib::Request& req, httplib::Response& res) {
+    body = req.body;
     res.set_content(R"({"run":"r7","probes":["a.leak.example","b.leak.example"],"answers":["192.0.2.99"]})",
                     "application/json");
   });
@@ -47,9 +55,33 @@ TEST(WitnessClient, HttpAgainstALoopbackServer) {
   server.stop();
   t.join();
   EXPECT_EQ(run.id, "r7");
+  EXPECT_EQ(nlohmann::json::parse(body), nlohmann::json({{"count", 2}}));  // exactly what the run needs
   ASSERT_EQ(res.resolvers.size(), 1U);
   EXPECT_EQ(res.resolvers[0].names, (std::vector<std::string>{"b.leak.example"}));
   EXPECT_EQ(res.served, (std::vector<std::string>{"192.0.2.99"}));
+}
+
+// A witness that refuses the count says why; leaktest's INCONCLUSIVE must carry that reason.
+TEST(WitnessClient, TheWitnessesReasonForARefusalIsKept) {
+  httplib::Server server;
+  server.Post("/runs", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 400;
+    res.set_content(R"j({"error":"count: this witness hands out at most 4 probe names per run (max_probes_per_run)"})j",
+                    "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  for (int i = 0; i < 1000 && !server.is_running(); ++i) std::this_thread::sleep_for(1ms);
+  auto client = make_http_witness("http://127.0.0.1:" + std::to_string(port), 2000ms);
+  std::string what;
+  try {
+    client->create_run(18);
+  } catch (const std::runtime_error& e) {
+    what = e.what();
+  }
+  server.stop();
+  t.join();
+  EXPECT_NE(what.find("HTTP 400: count: this witness hands out at most 4"), std::string::npos) << what;
 }
 
 TEST(WitnessClient, UnreachableWitnessThrowsWithTheReason) {

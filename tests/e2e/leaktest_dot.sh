@@ -11,9 +11,12 @@
 # real TLS handshakes and answers), as systemd-resolved with DNSOverTLS would:
 # Run 1, stub on 127.0.0.1 -> 198.51.100.85@853 via lan0: 198.51.100.85 LEAK-TYPE1 (flow "dot"), exit 1.
 # Run 2, stub on 127.0.0.2 -> 203.0.113.85@853 via tun0: 203.0.113.85 LEAK-TYPE2 (flow "dot"), exit 1.
-# Run 3, resolv.conf = the VPN's resolver, while a sender in the client emits QUIC v1 Initial
-#   datagrams to 198.51.100.85 udp/853 (crafted by python: no DoQ client is packaged here):
-#   198.51.100.85 LEAK-TYPE1 (flow "doq"), 10.96.2.1 OK, exit 1.
+# Run 3, resolv.conf = a local stub (python: no DoQ client is packaged here) that, for every query,
+#   first opens a DoQ flow to 198.51.100.85 udp/853 (a QUIC v1 Initial datagram, as a DoQ-forwarding
+#   stub would), then forwards the query in plain DNS to the VPN's resolver 10.96.2.1 and relays the
+#   answer: the flow is on the wire before leaktest's own lookup is answered, so inside its capture
+#   window however busy the machine is (an event, not a race). 198.51.100.85 LEAK-TYPE1 (flow
+#   "doq"), 10.96.2.1 OK, exit 1.
 # Usage: leaktest_dot.sh DNSFENCE_BINARY [RECORD_DIR]   (root; exit 77 = skipped). With RECORD_DIR,
 # each run's --record facts are kept there (how tests/data/detector/do[tq]_*.json were made).
 set -euo pipefail
@@ -84,10 +87,10 @@ wait_for 10 grep -q "start of service" "$work/stub-lan.conf.log"
 wait_for 10 grep -q "start of service" "$work/stub-tun.conf.log"
 
 fail() { echo "FAIL: $*"; cat "$work"/*.stderr 2>/dev/null; exit 1; }
-leaktest() {  # leaktest RUN: one run in the client, leaves $work/RUN.json, sets rc and elapsed
+leaktest() {  # leaktest RUN [ARG...]: one run in the client, leaves $work/RUN.json, sets rc and elapsed
   local start=$SECONDS
   set +e
-  nx $C "$bin" leaktest --tunnel tun0 --no-public --timeout 1000 --json --record "$work/$1.facts.json" \
+  nx $C "$bin" leaktest --tunnel tun0 --no-public --timeout 1000 --json --record "$work/$1.facts.json" "${@:2}" \
     >"$work/$1.json" 2>"$work/$1.stderr"
   rc=$?
   set -e
@@ -123,22 +126,30 @@ leaktest dot_type2
 [[ $(wires "$work/dot_type2.json" 203.0.113.85 LEAK-TYPE2) == "dot" ]] || fail "run 2: evidence is not the DoT flow"
 [[ $(verdicts "$work/dot_type2.json" 198.51.100.85) == "" ]] || fail "run 2: 198.51.100.85 was not used"
 
-# Run 3: QUIC Initial datagrams (RFC 9000 17.2.2 long header, padded to 1200 bytes) every 50 ms,
-# for at most 10 s, stopped as soon as leaktest has returned: its capture lasts at least its
-# 300 ms settle time, so several land inside it.
-printf 'nameserver 10.96.2.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$C/resolv.conf"
+# Run 3: the DoQ-opening stub on 127.0.0.3 (see the header). It writes "ready" once bound.
+nx $C ip addr add 127.0.0.3/8 dev lo 2>/dev/null || true
 ip netns exec $C python3 -c '
-import os, socket, time
+import os, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.3", 53))
+q = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+up.settimeout(1.0)
 hdr = bytes([0xc3, 0, 0, 0, 1, 8]) + os.urandom(8) + bytes([0, 0, 0x44, 0x9e])
-for _ in range(200):
-    s.sendto(hdr + bytes(1200 - len(hdr)), ("198.51.100.85", 853))
-    time.sleep(0.05)
-' >"$work/doq.out" 2>&1 &
-doq=$!
-pids+=("$doq")
-leaktest doq_type1
-kill $doq 2>/dev/null || true
+open(sys.argv[1], "w").write("ready\n")
+while True:
+    msg, client = s.recvfrom(4096)
+    q.sendto(hdr + bytes(1200 - len(hdr)), ("198.51.100.85", 853))
+    up.sendto(msg, ("10.96.2.1", 53))
+    try:
+        s.sendto(up.recv(4096), client)
+    except socket.timeout:
+        pass
+' "$work/doq.ready" >"$work/doq.out" 2>&1 &
+pids+=($!)
+wait_for 10 grep -q ready "$work/doq.ready"
+printf 'nameserver 127.0.0.3\noptions timeout:2 attempts:1\n' >"/etc/netns/$C/resolv.conf"
+leaktest doq_type1 --vpn-resolver 10.96.2.1   # the stub's upstream, not in resolv.conf
 [[ $rc == 1 ]] || fail "run 3: exit code $rc, want 1"
 [[ $(verdicts "$work/doq_type1.json" 198.51.100.85) == "LEAK-TYPE1" ]] ||
   fail "run 3, 198.51.100.85: $(verdicts "$work/doq_type1.json" 198.51.100.85)"

@@ -11,6 +11,9 @@
 #            answers (203.0.113.66) without asking anyone; an ISP resolver 198.51.100.53 that logs
 #            every query and never answers (unbound, local-zone "." deny).
 #
+# Every run names the VPN's resolver (--vpn-resolver 10.98.2.1, the operator guide's recipe): it is
+# probed too, and the address it asks the authority from is the VPN's egress, which tells a query
+# the VPN intercepted (192.0.2.1's) from one a resolver answered itself.
 # Run 1, resolv.conf = 100.64.0.53: 100.64.0.53 LEAK-TYPE2 + TAMPERED, 192.0.2.1 INTERCEPTED, exit 1.
 # Run 2, resolv.conf = 10.98.2.1: 10.98.2.1 OK, 192.0.2.1 INTERCEPTED, overall INTERCEPTED, exit 0.
 # Run 3, resolv.conf = 198.51.100.53, 10.98.2.1: 198.51.100.53 LEAK-TYPE2 + STEALTH, 10.98.2.1 OK,
@@ -45,7 +48,7 @@ table ip dfdlw {
 NFT
 
 # The witness: probe names under $ZONE answered 192.0.2.99; enough names for a run of leaktest
-# (1 + 4 per probed resolver + 1 per --public: 10 in run 3).
+# (1 + 4 per probed resolver + 4 more for the VPN's + 1 per --public: 14 in runs 1 and 3).
 cat >"$work/witness.toml" <<TOML
 [witness]
 zone = "$ZONE"
@@ -75,7 +78,8 @@ fail() { echo "FAIL: $*"; cat "$work"/*.stderr "$work/witness.out"; exit 1; }
 leaktest() {  # leaktest RUN: runs leaktest in the client, leaves $work/RUN.json, sets rc
   local start=$SECONDS
   set +e
-  nx $C "$bin" leaktest --tunnel tun0 --public 192.0.2.1 --witness http://10.98.3.2:8053 --timeout 1000 --json \
+  nx $C "$bin" leaktest --tunnel tun0 --vpn-resolver 10.98.2.1 --public 192.0.2.1 --witness http://10.98.3.2:8053 \
+    --timeout 1000 --json \
     >"$work/$1.json" 2>"$work/$1.stderr"
   rc=$?
   set -e
@@ -111,8 +115,26 @@ leaktest stealth
   fail "198.51.100.53: $(verdicts "$work/stealth.json" 198.51.100.53)"
 [[ $(verdicts "$work/stealth.json" 10.98.2.1) == "OK" ]] || fail "run 3, 10.98.2.1: $(verdicts "$work/stealth.json" 10.98.2.1)"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
-sys.exit(0 if any(f["verdict"]=="STEALTH" and "never asked the authority" in f["explanation"] for f in r["findings"]) else 1)' \
+sys.exit(0 if any(f["verdict"]=="STEALTH" and "never reached the authority" in f["explanation"] for f in r["findings"]) else 1)' \
   "$work/stealth.json" || fail "run 3: the STEALTH finding does not rest on the witness"
 [[ $(witness_saw "$work/stealth.json") == "10.98.3.1" ]] || fail "run 3: the witness saw $(witness_saw "$work/stealth.json")"
 grep -q "$ZONE" "$work/isp.conf.log" || fail "the stealth resolver logged no probe"
-echo "PASS: with the real witness: TAMPERED, INTERCEPTED, OK and STEALTH"
+
+# Run 4: two more resolvers to probe make the run need 22 names; this witness hands out at most 16
+# (probes_per_run). leaktest cannot use the witness it was given: INCONCLUSIVE saying why, exit 2,
+# no probe sent (the Stealth ISP logs none), never a verdict made of the failure.
+isp_lines=$(wc -l <"$work/isp.conf.log")
+extra=(--resolver 192.0.2.10 --resolver 192.0.2.11)
+set +e
+nx $C "$bin" leaktest --tunnel tun0 --vpn-resolver 10.98.2.1 --public 192.0.2.1 --witness http://10.98.3.2:8053 \
+  --timeout 1000 --json "${extra[@]}" >"$work/short.json" 2>"$work/short.stderr"
+rc=$?
+set -e
+cat "$work/short.json"
+[[ $rc == 2 ]] || fail "run 4: exit code $rc, want 2"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
+ok = r["overall"] == "INCONCLUSIVE" and all(f["verdict"] in ("INCONCLUSIVE",) for f in r["findings"])
+ok = ok and any("needs 22" in f["explanation"] and "no probe was sent" in f["explanation"] for f in r["findings"])
+sys.exit(0 if ok else 1)' "$work/short.json" || fail "run 4: not INCONCLUSIVE with the reason"
+(($(wc -l <"$work/isp.conf.log") == isp_lines)) || fail "run 4 sent probes"
+echo "PASS: with the real witness: TAMPERED, INTERCEPTED, OK, STEALTH, and INCONCLUSIVE when it hands out too few names"
