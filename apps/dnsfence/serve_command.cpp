@@ -1,12 +1,7 @@
 // `dnsfence serve`: the transparent DNS proxy. Wiring only: configuration, privileges, signals,
 // systemd notifications; the proxy itself lives in src/proxy.
 
-#include <grp.h>
-#include <linux/capability.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +15,7 @@
 
 #include "commands.hpp"
 #include "common/config.hpp"
+#include "common/privileges.hpp"
 #include "policy/rule_set.hpp"
 #include "proxy/server.hpp"
 
@@ -76,33 +72,6 @@ common::Config load(const ServeOptions& o) {
   return c;
 }
 
-// True if the calling thread holds no capability at all (permitted, effective, inheritable).
-bool no_capabilities() {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  for (const auto& d : data)
-    if (d.permitted != 0 || d.effective != 0 || d.inheritable != 0) return false;
-  return true;
-}
-
-// After binding: become `user` with no capabilities, in both modes (tproxy replies leave through
-// sockets opened before this point). setuid from root to another user clears every capability.
-void drop_privileges(const common::ServeConfig& s) {
-  if (geteuid() != 0 || s.user.empty()) return;
-  const passwd* pw = getpwnam(s.user.c_str());
-  if (pw == nullptr) {
-    std::cerr << "dnsfence serve: user '" << s.user << "' does not exist; staying root\n";
-    return;
-  }
-  prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
-  if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-    throw std::runtime_error("cannot switch to user " + s.user);
-  if (!no_capabilities()) throw std::runtime_error("capabilities left after switching to user " + s.user);
-  prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L);
-  prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
-}
-
 void reload(proxy::Server& server, const ServeOptions& o) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -125,6 +94,9 @@ void reload(proxy::Server& server, const ServeOptions& o) {
 int run(const ServeOptions& o) {
   common::Config config = load(o);
   if (o.check) {
+    // As at startup (which runs as root): the account must exist. Not checked: whether this
+    // process could switch to it.
+    common::plan_drop(config.serve.user, 0, common::find_account);
     for (const auto& line : policy::RuleSet::compile(config)->describe()) std::cout << line << "\n";
     std::cout << config.source << ": ok\n";
     return 0;
@@ -137,7 +109,8 @@ int run(const ServeOptions& o) {
 
   proxy::Server server(config);
   server.open();
-  drop_privileges(config.serve);
+  // Before any thread starts: every socket is open, nothing privileged is needed after this.
+  std::cerr << "dnsfence serve: " << common::drop_privileges(config.serve.user) << "\n";
   server.start();
   std::cerr << "dnsfence serve: " << server.workers() << " workers, listening on";
   for (const auto& a : config.serve.listen) std::cerr << " " << a.to_string();
@@ -171,7 +144,7 @@ void add_serve_command(CLI::App& root, int& exit_code) {
   cmd->add_option("--tproxy-listen", o->tproxy_listen, "Transparent listener (repeatable); implies mode tproxy");
   cmd->add_option("--workers", o->workers, "Worker threads (0: one per core)");
   cmd->add_option("--metrics", o->metrics, "Prometheus endpoint ADDR:PORT (\"\": none)");
-  cmd->add_option("--user", o->user, "Run as this user after binding (\"\": stay root)");
+  cmd->add_option("--user", o->user, "Run as this account after binding (default dnsfence; \"root\": keep root)");
   cmd->add_flag("--debug-log", o->debug_log, "Log every query name (off: no query is ever logged)");
   cmd->add_flag("--check-config", o->check, "Validate the configuration, print the rules, and exit");
   cmd->callback([o, &exit_code] {
@@ -179,6 +152,9 @@ void add_serve_command(CLI::App& root, int& exit_code) {
       exit_code = run(*o);
     } catch (const common::ConfigError& e) {
       std::cerr << "dnsfence serve: invalid configuration: " << e.what() << "\n";
+      exit_code = 1;
+    } catch (const common::PrivilegeError& e) {
+      std::cerr << "dnsfence serve: not starting: " << e.what() << "\n";
       exit_code = 1;
     }
   });

@@ -8,11 +8,13 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "common/metrics.hpp"
+#include "common/privileges.hpp"
 #include "common/systemd.hpp"
 #include "io/http.hpp"
 #include "witness/api.hpp"
@@ -33,6 +35,7 @@ struct ServeOptions {
   std::vector<std::string> listen;
   std::string api;
   std::string key_file;
+  std::optional<std::string> user;
 };
 
 struct ClientOptions {
@@ -52,6 +55,7 @@ WitnessConfig load(const ServeOptions& o) {
   if (!o.config.empty() && (!o.zone.empty() || !o.listen.empty() || !o.api.empty()))
     throw ConfigError("--zone, --listen and --api are for quick starts without --config");
   if (!o.key_file.empty()) c.key = read_key_file(o.key_file);
+  if (o.user) c.user = *o.user;
   return c;
 }
 
@@ -76,6 +80,7 @@ std::string join(const std::vector<common::SocketAddress>& endpoints) {
 int serve(const ServeOptions& o) {
   const WitnessConfig config = load(o);
   if (o.check) {
+    common::plan_drop(config.user, 0, common::find_account);  // as at startup: the account must exist
     std::cout << (o.config.empty() ? "command line" : o.config) << ": configuration OK\n";
     return 0;
   }
@@ -92,6 +97,8 @@ int serve(const ServeOptions& o) {
   Api api(ctx, config.api, Api::Routes::All);
   std::unique_ptr<Api> metrics_api;
   if (config.metrics) metrics_api = std::make_unique<Api>(ctx, *config.metrics, Api::Routes::MetricsOnly);
+  // Every socket is bound and the key read: nothing privileged is needed from here on.
+  std::cerr << "dnsfence witness: " << common::drop_privileges(config.user) << "\n";
   api.start();
   if (metrics_api) metrics_api->start();
   const std::string status = "serving " + config.zone.zone.to_text() + " on " + join(server.bound()) + ", API on " +
@@ -146,11 +153,15 @@ void add_serve(CLI::App& witness, int& exit_code) {
   cmd->add_option("--listen", o->listen, "Quick start: DNS address[:port], repeatable (default 127.0.0.1:53)");
   cmd->add_option("--api", o->api, "Quick start: API address[:port] (default 127.0.0.1:8053)");
   cmd->add_option("--key-file", o->key_file, "HMAC key file (hex or raw); overrides the configuration");
+  cmd->add_option("--user", o->user, "Run as this account once bound (default dnsfence; \"root\": keep root)");
   cmd->callback([o, &exit_code] {
     try {
       exit_code = serve(*o);
     } catch (const ConfigError& e) {
       std::cerr << e.what() << "\n";
+      exit_code = 1;
+    } catch (const common::PrivilegeError& e) {
+      std::cerr << "dnsfence witness: not starting: " << e.what() << "\n";
       exit_code = 1;
     }
   });

@@ -109,6 +109,9 @@ bool scalar(const Checker& c, WitnessConfig& w, const std::string& key, const to
     } catch (const ConfigError& e) {
       c.fail(&v, e.what());
     }
+  } else if (key == "user") {
+    w.user = c.string(v, key);
+    if (w.user.empty()) c.fail(&v, "user: name the account to run as (\"root\" to keep root, not recommended)");
   } else if (key == "hostmaster") {
     w.zone.soa_rname = c.name(v, key);
   } else if (key == "answer_ttl" || key == "negative_ttl") {

@@ -8,6 +8,7 @@
 //   api = "127.0.0.1:8053"                        # HTTP JSON API (and /metrics)
 //   metrics = "127.0.0.1:9153"                    # optional: a separate /metrics listener
 //   key_file = "/etc/dnsfence/witness.key"        # or key = "<hex>"; neither: a random key per process
+//   user = "dnsfence"                             # run as this account once bound; "root" keeps root
 //   hostmaster = "hostmaster.witness.example"
 //   answer_a = ["192.0.2.80"]   answer_aaaa = ["2001:db8::80"]
 //   answer_ttl = 0   negative_ttl = 60   run_ttl = 3600   max_runs = 1000   max_resolvers_per_run = 64
@@ -45,6 +46,7 @@ struct WitnessConfig {
   std::size_t probes_per_run = 4;
   std::size_t max_pending_delays = 1024;
   std::size_t max_tcp_connections = 64;
+  std::string user = "dnsfence";  // the account to run as once bound (common/privileges.hpp)
 };
 
 /// Parses TOML text; `source` names it in errors ("FILE:LINE: reason"). Relative key files are
