@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 #include "proxy/worker.hpp"
 
 namespace dnsfence::proxy {
@@ -46,12 +47,18 @@ class Server {
 
  private:
   void open_tproxy_reply();
+  std::shared_ptr<const UpstreamSet> assign(const common::Config& config);
+  void collect(common::Exposition& out) const;
 
   common::Config config_;
   UpstreamTable upstream_table_;
+  HealthTable health_;                  // every upstream index's state, shared by the workers
+  policy::CounterSlots rule_counters_;  // name rule counters by identity, across reloads
   // Per upstream index: its counters' values when a reload gave it to a new upstream.
   std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> sent_before_{};
   std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> timeouts_before_{};
+  std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> downs_before_{};
+  common::Registry registry_;
   Shared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
