@@ -89,6 +89,7 @@ write_configs() {
   cat >"$TMP/witness.toml" <<TOML
 [witness]
 zone = "$ZONE"
+user = "nobody"
 listen = ["0.0.0.0:53", "[::]:53"]  # wildcards: replies must still leave from the address asked
 api = "127.0.0.1:8053"
 answer_a = ["192.0.2.80"]
