@@ -38,7 +38,9 @@ class NameTable {
 
   std::vector<std::uint8_t> arena_;  // the names in lowercase wire form, back to back
   std::vector<Key> keys_;
-  std::vector<std::uint32_t> slots_;  // open addressing: index into keys_ + 1, 0 = empty
+  // Open addressing, at most half full: a hash tag (high 32 bits) and an index into keys_ + 1
+  // (low 32 bits); 0 = empty.
+  std::vector<std::uint64_t> slots_;
   std::uint64_t mask_ = 0;
 };
 
