@@ -123,8 +123,8 @@ unsigned usable_cpus() noexcept {
   std::optional<double> quota;
   try {
     quota = cgroup_cpu_quota(read_file("/proc/self/cgroup"), "/sys/fs/cgroup");
-  } catch (...) {
-    // Unreadable cgroup files impose no limit.
+  } catch (const std::exception&) {
+    quota.reset();  // unreadable cgroup files (a filesystem error) impose no limit
   }
   return usable_cpus(affinity_cpus(), quota);
 }

@@ -58,6 +58,9 @@ Server::Server(common::Config config)
       upstream_table_(2 * std::chrono::nanoseconds(config_.serve.upstream_timeout).count()),
       rule_counters_(static_cast<std::uint32_t>(kMaxRuleCounters)) {
   shared_.rules.store(policy::RuleSet::compile(config_, &rule_counters_));
+  // Compiled into the RuleSet, which keeps them compactly; a 100,000-name list is not kept twice.
+  config_.serve.names.clear();
+  config_.serve.names.shrink_to_fit();
   shared_.upstreams.store(assign(config_));
   registry_.add_collector([this](common::Exposition& out) { collect(out); });
   unsigned n = config_.serve.workers;

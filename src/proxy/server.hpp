@@ -43,6 +43,7 @@ class Server {
   /// The Prometheus text exposition.
   [[nodiscard]] std::string metrics() const;
   [[nodiscard]] unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  /// The configuration it started with, less `serve.names` (compiled into the rules).
   [[nodiscard]] const common::Config& config() const noexcept { return config_; }
 
  private:
