@@ -159,6 +159,51 @@ TEST(RuleSet, OneHundredThousandNames) {
   EXPECT_EQ(match(*rs, "example"), nullptr);
 }
 
+// The hash table answers exactly what the linear scan it replaced answered: the first rule, in
+// configuration order, whose name contains the query name (names from a small alphabet, so that
+// they nest and repeat, in mixed case).
+TEST(RuleSet, SameAnswersAsTheLinearScan) {
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&seed](std::uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  auto random_name = [&](std::size_t min_labels, std::size_t max_labels) {
+    static const char* labels[] = {"a", "B", "c", "ab", "Ab", "example", "x-y"};
+    std::string name;
+    const std::size_t n = min_labels + next(max_labels - min_labels + 1);
+    for (std::size_t i = 0; i < n; ++i) name += std::string(i ? "." : "") + labels[next(7)];
+    return name;
+  };
+  common::Config c = config();
+  for (int i = 0; i < 60; ++i) {
+    const auto action = static_cast<common::NameAction>(next(4));
+    c.serve.names.push_back({*dns::Name::from_text(random_name(2, 3)), action});
+  }
+  auto rs = RuleSet::compile(c);
+  int matched = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string q = random_name(1, 5);
+    const auto* got = match(*rs, q);
+    static std::vector<std::uint8_t> packet;
+    packet = dns::testing::query(q, dns::rrtype::A);
+    const auto m = dns::parse(packet);
+    const NameRule* want = nullptr;
+    for (const auto& r : rs->name_rules()) {
+      if (dns::is_subdomain(m->packet(), m->question()->name, *dns::Name::from_text(rs->suffix(r)))) {
+        want = &r;
+        break;
+      }
+    }
+    ASSERT_EQ(got, want) << q;
+    matched += want != nullptr;
+  }
+  EXPECT_GT(matched, 200);  // both outcomes were exercised
+  EXPECT_LT(matched, 1800);
+}
+
 // A counter belongs to a rule's identity (kind, name, action), not to its position: a reload that
 // inserts a rule before others, or reorders them, never moves counts from one rule to another.
 TEST(CounterSlots, ARuleKeepsItsCounterWhenOthersAreInsertedBeforeIt) {
