@@ -133,10 +133,14 @@ void print_results(const nlohmann::json& run) {
   const auto& resolvers = run["resolvers"];
   if (resolvers.empty()) std::cout << "no resolver has asked for this run's probe names\n";
   for (const auto& r : resolvers) {
-    std::string transports;
-    for (const auto& t : r["transports"]) transports += (transports.empty() ? "" : ",") + t.get<std::string>();
-    std::string types;
-    for (const auto& t : r["types"]) types += (types.empty() ? "" : ",") + t.get<std::string>();
+    // Appended piece by piece: a literal + a temporary string is g++ 12's false -Wrestrict at -O3.
+    auto join = [](const nlohmann::json& list) {
+      std::string out;
+      for (const auto& item : list) (out += out.empty() ? "" : ",") += item.get<std::string>();
+      return out;
+    };
+    const std::string transports = join(r["transports"]);
+    const std::string types = join(r["types"]);
     std::cout << "  " << r.value("address", "") << "  queries " << r.value("count", 0) << "  " << transports << "  "
               << types << "  first " << r.value("first_seen", "") << "  last " << r.value("last_seen", "") << "\n";
   }
