@@ -8,11 +8,13 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "common/metrics.hpp"
+#include "common/privileges.hpp"
 #include "common/systemd.hpp"
 #include "io/http.hpp"
 #include "witness/api.hpp"
@@ -35,6 +37,7 @@ struct ServeOptions {
   std::string api;
   std::string operator_api;
   std::string key_file;
+  std::optional<std::string> user;
 };
 
 struct ClientOptions {
@@ -60,6 +63,7 @@ WitnessConfig load(const ServeOptions& o) {
     c.operator_api = *e;
   }
   if (!o.key_file.empty()) c.key = read_key_file(o.key_file);
+  if (o.user) c.user = *o.user;
   return c;
 }
 
@@ -116,6 +120,7 @@ io::http::ServerLimits operator_limits() {
 int serve(const ServeOptions& o) {
   const WitnessConfig config = load(o);
   if (o.check) {
+    common::plan_drop(config.user, 0, common::find_account);  // as at startup: the account must exist
     std::cout << (o.config.empty() ? "command line" : o.config) << ": configuration OK\n";
     return 0;
   }
@@ -149,6 +154,8 @@ int serve(const ServeOptions& o) {
     operator_api = std::make_unique<Api>(ctx, *config.operator_api, Api::Role::Operator, operator_limits());
     operator_api->observe(api);
   }
+  // Every socket is bound and the key read: nothing privileged is needed from here on.
+  std::cerr << "dnsfence witness: " << common::drop_privileges(config.user) << "\n";
   api.start();
   if (operator_api) operator_api->start();
   std::string status = "serving " + config.zone.zone.to_text() + " on " + join(server.bound()) + ", API on " +
@@ -187,10 +194,14 @@ void print_results(const nlohmann::json& run) {
   const auto& resolvers = run["resolvers"];
   if (resolvers.empty()) std::cout << "no resolver has asked for this run's probe names\n";
   for (const auto& r : resolvers) {
-    std::string transports;
-    for (const auto& t : r["transports"]) transports += (transports.empty() ? "" : ",") + t.get<std::string>();
-    std::string types;
-    for (const auto& t : r["types"]) types += (types.empty() ? "" : ",") + t.get<std::string>();
+    // Appended piece by piece: a literal + a temporary string is g++ 12's false -Wrestrict at -O3.
+    auto join = [](const nlohmann::json& list) {
+      std::string out;
+      for (const auto& item : list) (out += out.empty() ? "" : ",") += item.get<std::string>();
+      return out;
+    };
+    const std::string transports = join(r["transports"]);
+    const std::string types = join(r["types"]);
     std::cout << "  " << r.value("address", "") << "  queries " << r.value("count", 0) << "  " << transports << "  "
               << types << "  first " << r.value("first_seen", "") << "  last " << r.value("last_seen", "") << "\n";
   }
@@ -211,11 +222,15 @@ void add_serve(CLI::App& witness, int& exit_code) {
   cmd->add_option("--api", o->api, "Quick start: public API address[:port] (default 127.0.0.1:8053)");
   cmd->add_option("--operator", o->operator_api, "Quick start: operator address[:port] for /metrics (default: none)");
   cmd->add_option("--key-file", o->key_file, "HMAC key file (hex or raw); overrides the configuration");
+  cmd->add_option("--user", o->user, "Run as this account once bound (default dnsfence; \"root\": keep root)");
   cmd->callback([o, &exit_code] {
     try {
       exit_code = serve(*o);
     } catch (const ConfigError& e) {
       std::cerr << e.what() << "\n";
+      exit_code = 1;
+    } catch (const common::PrivilegeError& e) {
+      std::cerr << "dnsfence witness: not starting: " << e.what() << "\n";
       exit_code = 1;
     }
   });

@@ -35,6 +35,7 @@ witness_up() {
     cat >"$dir/$name.toml" <<TOML
 [witness]
 zone = "$zone"
+user = "nobody"
 listen = ["$addr:53"]
 api = "$addr:$WITNESS_API_PORT"
 answer_a = ["$PROBE_ANSWER"]

@@ -75,12 +75,14 @@ void read_serve(TableReader& r, ServeConfig& s) {
   r.choice("when_full", s.when_full, {{"servfail", WhenFull::ServFail}, {"drop", WhenFull::Drop}});
   r.millis("upstream_timeout_ms", s.upstream_timeout, 60'000);
   r.millis("health_check_interval_ms", s.health_check_interval);
+  r.integer("upstream_max_failures", s.upstream_max_failures, 1, 1000);
+  r.integer("upstream_rise", s.upstream_rise, 1, 1000);
   r.millis("tcp_idle_timeout_ms", s.tcp_idle_timeout);
   r.millis("tcp_total_timeout_ms", s.tcp_total_timeout);
   r.integer("tcp_max_connections", s.tcp_max_connections, 1, 1'000'000);
   r.integer("udp_receive_buffer", s.udp_receive_buffer, 0, 1 << 30);
   r.string("metrics", s.metrics);
-  r.string("user", s.user);
+  r.nonempty("user", s.user, "name the account to run as (\"root\" to keep root, not recommended)");
   r.boolean("debug_log", s.debug_log);
   if (const auto* c = r.table("canaries")) {
     TableReader cr(*c, r.file(), "serve.canaries");

@@ -60,12 +60,14 @@ struct ServeConfig {
   WhenFull when_full = WhenFull::ServFail;
   std::chrono::milliseconds upstream_timeout{1500};
   std::chrono::milliseconds health_check_interval{1000};
+  unsigned upstream_max_failures = 5;  // consecutive missed answers that take an upstream out of rotation
+  unsigned upstream_rise = 1;          // consecutive answers (health checks) that bring it back
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_total_timeout{60000};
   unsigned tcp_max_connections = 1000;
   unsigned udp_receive_buffer = 0;         // bytes per UDP listener socket; 0: the kernel's default
   std::string metrics = "127.0.0.1:9153";  // empty: no metrics endpoint
-  std::string user = "dnsfence";           // drop to this user after binding; empty: stay root
+  std::string user = "dnsfence";           // run as this account after binding; "root": keep root
   bool debug_log = false;                  // the only way query names are ever logged
   Canaries canaries;
   std::vector<NameRule> names;

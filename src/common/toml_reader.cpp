@@ -44,6 +44,10 @@ bool TableReader::string(std::string_view key, std::string& out) {
   return n != nullptr;
 }
 
+void TableReader::nonempty(std::string_view key, std::string& out, const std::string& why) {
+  if (string(key, out) && out.empty()) fail(key, name(key) + " must not be empty: " + why);
+}
+
 const toml::table* TableReader::table(std::string_view key) {
   const auto* n = node(key);
   if (n == nullptr) return nullptr;

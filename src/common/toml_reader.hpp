@@ -51,6 +51,8 @@ class TableReader {
   void seconds(std::string_view key, std::chrono::seconds& out, std::int64_t min, std::int64_t max);
   /// Returns true if the key was present.
   bool string(std::string_view key, std::string& out);
+  /// A string that must not be empty; `why` says what to write instead.
+  void nonempty(std::string_view key, std::string& out, const std::string& why);
   /// A string converted by `convert` (returns expected<T, std::string>); its error is reported at
   /// the value's position.
   template <typename T, typename F>

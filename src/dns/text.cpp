@@ -99,7 +99,12 @@ std::optional<std::string> known_rdata_text(Bytes packet, const Record& rr) {
       auto mname = name_at();
       auto rname = name_at();
       std::string nums;
-      for (int i = 0; i < 5; ++i) nums += " " + num(r.u32());
+      for (int i = 0; i < 5; ++i) {
+        // Appended in two steps: `" " + num(...)` makes g++ 12 at -O3 report a false -Wrestrict
+        // (GCC bug 105329) inside std::string's insert.
+        nums += ' ';
+        nums += num(r.u32());
+      }
       if (mname && rname && r.ok()) return *mname + " " + *rname + nums;
       break;
     }

@@ -65,7 +65,10 @@ std::string matches(const Rule& r) {
       out += " --dport " + std::to_string(r.dports[0]);
     } else {
       out += " -m multiport --dports ";
-      for (std::size_t i = 0; i < r.dports.size(); ++i) out += (i ? "," : "") + std::to_string(r.dports[i]);
+      for (std::size_t i = 0; i < r.dports.size(); ++i) {
+        if (i > 0) out += ',';  // appended: a literal + a temporary is g++ 12's false -Wrestrict at -O3
+        out += std::to_string(r.dports[i]);
+      }
     }
   }
   return out;
@@ -139,7 +142,8 @@ std::string render_iptables(const Ruleset& rs, Family family) {
       std::string("# dnsfence ") + (family == Family::V4 ? "iptables" : "ip6tables") + "-restore --noflush input\n";
   for (const auto& [table, chains] : by_table) {
     out += "*" + table + "\n";
-    for (const auto* c : chains) out += ":" + iptables_chain(c->name) + " - [0:0]\n";
+    for (const auto* c : chains)
+      ((out += ':') += iptables_chain(c->name)) += " - [0:0]\n";  // appended: g++ 12, -Wrestrict
     for (const auto* c : chains)
       for (const auto& r : c->rules) render_rule(rs, r, family, iptables_chain(c->name), out);
     out += "COMMIT\n";

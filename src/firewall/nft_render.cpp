@@ -45,7 +45,10 @@ std::string verdict(const Rule& r) {
       char mark[16];
       std::snprintf(mark, sizeof mark, "0x%08x", r.mark);
       const bool any = r.target->ip() == common::IpAddress() || r.target->ip().to_string() == "::";
-      const std::string to = any ? ":" + std::to_string(r.target_port) : r.target->to_string();
+      // Appended, not `":" + std::to_string(...)`: g++ 12 at -O3 reports a false -Wrestrict (GCC bug
+      // 105329) when a literal is prepended to a temporary string.
+      std::string to = any ? ":" : r.target->to_string();
+      if (any) to += std::to_string(r.target_port);
       return std::string("tproxy ") + fam + " to " + to + " meta mark set " + mark + " accept";
     }
     case Verdict::Goto:

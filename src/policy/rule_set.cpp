@@ -52,28 +52,52 @@ const std::array<common::Prefix, 12>& private_prefixes() {
 
 }  // namespace
 
-std::string NameRule::describe() const {
-  return label + ": " + suffix.to_text() + " -> " + std::string(action_name(action));
+std::uint32_t CounterSlots::slot(const std::string& identity) {
+  if (const auto it = slots_.find(identity); it != slots_.end()) return it->second;
+  if (slots_.size() + 1 >= capacity_) return overflow();
+  const auto s = static_cast<std::uint32_t>(slots_.size());
+  slots_.emplace(identity, s);
+  return s;
+}
+
+std::string RuleSet::suffix(const NameRule& rule) const {
+  return name_table_.name(rule.position).to_text();
+}
+
+std::string RuleSet::label(const NameRule& rule) const {
+  return rule.kind == "name" ? "name:" + suffix(rule) : std::string(rule.kind);
+}
+
+std::string RuleSet::describe(const NameRule& rule) const {
+  return label(rule) + ": " + suffix(rule) + " -> " + std::string(action_name(rule.action));
 }
 
 std::string DestinationRule::describe() const {
   return label + ": " + prefix.to_string() + " -> " + std::string(route_name(route));
 }
 
-std::shared_ptr<const RuleSet> RuleSet::compile(const common::Config& config) {
+std::shared_ptr<const RuleSet> RuleSet::compile(const common::Config& config, CounterSlots* counters) {
   auto rs = std::make_shared<RuleSet>();
   const auto& serve = config.serve;
-  auto add = [&](std::string label, std::string_view name, NameAction action) {
-    rs->names_.push_back({std::move(label), name_of(name), action, rs->names_.size()});
+  rs->names_.reserve(serve.names.size() + 4);
+  auto add = [&](std::string_view kind, const dns::Name& name, NameAction action) {
+    const auto position = static_cast<std::uint32_t>(rs->names_.size());
+    rs->name_table_.add(name, position);
+    NameRule rule{kind, action, position, position};
+    if (counters != nullptr) {  // identity: kind, name and action (a rule whose action changes is another)
+      rule.index = counters->slot(std::string(kind) + " " + rs->name_table_.name(position).to_text() + " " +
+                                  std::string(action_name(action)));
+    }
+    rs->names_.push_back(rule);
   };
-  if (serve.canaries.doh) add("canary:doh", "use-application-dns.net", NameAction::NxDomain);
-  if (serve.canaries.ddr) add("canary:ddr", "resolver.arpa", NameAction::NoData);
+  if (serve.canaries.doh) add("canary:doh", name_of("use-application-dns.net"), NameAction::NxDomain);
+  if (serve.canaries.ddr) add("canary:ddr", name_of("resolver.arpa"), NameAction::NoData);
   if (serve.canaries.icloud_private_relay) {
-    add("canary:icloud", "mask.icloud.com", NameAction::NxDomain);
-    add("canary:icloud", "mask-h2.icloud.com", NameAction::NxDomain);
+    add("canary:icloud", name_of("mask.icloud.com"), NameAction::NxDomain);
+    add("canary:icloud", name_of("mask-h2.icloud.com"), NameAction::NxDomain);
   }
-  for (const auto& n : serve.names)
-    rs->names_.push_back({"name:" + n.name.to_text(), n.name, convert(n.action), rs->names_.size()});
+  for (const auto& n : serve.names) add("name", n.name, convert(n.action));
+  rs->name_table_.build();
   // Longest prefix first, so that the first match is the most specific one; among equal lengths
   // the file's order (an insertion sort: the list is short, and it is stable without a buffer).
   for (const auto& d : serve.destinations) {
@@ -89,9 +113,8 @@ std::shared_ptr<const RuleSet> RuleSet::compile(const common::Config& config) {
 const NameRule* RuleSet::match_name(const dns::Message& query) const noexcept {
   const auto& q = query.question();
   if (!q) return nullptr;
-  for (const auto& rule : names_)
-    if (dns::is_subdomain(query.packet(), q->name, rule.suffix)) return &rule;
-  return nullptr;
+  const auto position = name_table_.match(query.packet(), q->name);
+  return position ? &names_[*position] : nullptr;
 }
 
 const DestinationRule* RuleSet::match_destination(const common::IpAddress& a) const noexcept {
@@ -120,7 +143,7 @@ DestinationClass RuleSet::classify(const std::optional<common::IpAddress>& desti
 std::vector<std::string> RuleSet::describe() const {
   std::vector<std::string> out;
   out.reserve(names_.size() + destinations_.size() + allowlist_.size() + 1);
-  for (const auto& n : names_) out.push_back(n.describe());
+  for (const auto& n : names_) out.push_back(describe(n));
   for (const auto& d : destinations_) out.push_back(d.describe());
   for (const auto& p : allowlist_) out.push_back("allowlist: " + p.to_string() + " -> pass");
   out.push_back("default: every other query -> upstreams");

@@ -5,16 +5,11 @@
 #include <memory>
 #include <system_error>
 
+#include "common/cpus.hpp"
 #include "proxy/metrics_http.hpp"
 
 namespace dnsfence::proxy {
 namespace {
-
-std::shared_ptr<const UpstreamSet> assign(UpstreamTable& table, const common::Config& config) {
-  auto set = table.assign(config.serve.upstreams, now_ns());
-  if (!set) throw common::ConfigError(config.source + ": " + set.error());
-  return std::make_shared<const UpstreamSet>(std::move(*set));
-}
 
 std::vector<std::string> restart_needed(const common::ServeConfig& a, const common::ServeConfig& b) {
   std::vector<std::string> keys;
@@ -40,15 +35,36 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
 
 }  // namespace
 
+std::shared_ptr<const UpstreamSet> Server::assign(const common::Config& config) {
+  auto set = upstream_table_.assign(config.serve.upstreams, now_ns());
+  if (!set) throw common::ConfigError(config.source + ": " + set.error());
+  set->health = &health_;
+  set->policy = {config.serve.upstream_max_failures, config.serve.upstream_rise};
+  // Upstreams new to the set (or back after a reload removed them) start in rotation with a
+  // health check at once; those that stay keep their state.
+  const auto previous = shared_.upstreams.load();
+  for (const auto& e : set->entries) {
+    const bool kept = previous && std::any_of(previous->entries.begin(), previous->entries.end(),
+                                              [&](const auto& p) { return p.index == e.index; });
+    if (!kept) health_[e.index].reset();
+  }
+  return std::make_shared<const UpstreamSet>(std::move(*set));
+}
+
 Server::Server(common::Config config)
     : config_(std::move(config)),
       // Every query to an upstream ends by its deadline (upstream_timeout_ms, TCP retries
       // included): twice that after it left the set, its index can name another one.
-      upstream_table_(2 * std::chrono::nanoseconds(config_.serve.upstream_timeout).count()) {
-  shared_.rules.store(policy::RuleSet::compile(config_));
-  shared_.upstreams.store(assign(upstream_table_, config_));
+      upstream_table_(2 * std::chrono::nanoseconds(config_.serve.upstream_timeout).count()),
+      rule_counters_(static_cast<std::uint32_t>(kMaxRuleCounters)) {
+  shared_.rules.store(policy::RuleSet::compile(config_, &rule_counters_));
+  // Compiled into the RuleSet, which keeps them compactly; a 100,000-name list is not kept twice.
+  config_.serve.names.clear();
+  config_.serve.names.shrink_to_fit();
+  shared_.upstreams.store(assign(config_));
+  registry_.add_collector([this](common::Exposition& out) { collect(out); });
   unsigned n = config_.serve.workers;
-  if (n == 0) n = std::max(1U, std::thread::hardware_concurrency());
+  if (n == 0) n = common::usable_cpus();  // the CPUs it may run on, not the machine's
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i, n, config_.serve, shared_));
 }
 
@@ -89,8 +105,8 @@ void Server::start() {
 }
 
 std::vector<std::string> Server::reload(const common::Config& fresh) {
-  auto rules = policy::RuleSet::compile(fresh);
-  auto upstreams = assign(upstream_table_, fresh);  // last: a refusal must leave the table as it was
+  auto rules = policy::RuleSet::compile(fresh, &rule_counters_);
+  auto upstreams = assign(fresh);  // last: a refusal must leave the table as it was
   auto keys = restart_needed(config_.serve, fresh.serve);
   for (const std::uint8_t i : upstreams->renamed) {  // its counters so far belong to the one before
     std::uint64_t sent = 0;
@@ -101,6 +117,7 @@ std::vector<std::string> Server::reload(const common::Config& fresh) {
     }
     sent_before_[i].store(sent);
     timeouts_before_[i].store(timeouts);
+    downs_before_[i].store(health_[i].downs());
   }
   shared_.rules.store(std::move(rules));
   shared_.upstreams.store(std::move(upstreams));
@@ -124,16 +141,20 @@ void Server::stop() {
 }
 
 std::string Server::metrics() const {
+  return registry_.expose();
+}
+
+void Server::collect(common::Exposition& out) const {
   std::vector<const Stats*> stats;
   stats.reserve(workers_.size());
   for (const auto& w : workers_) stats.push_back(&w->stats());
   std::vector<UpstreamLabel> upstreams;
   const auto current = shared_.upstreams.load();  // held: a reload may replace it meanwhile
   for (const auto& e : current->entries)
-    upstreams.push_back(
-        {e.index, e.address.to_string(), sent_before_[e.index].load(), timeouts_before_[e.index].load()});
+    upstreams.push_back({e.index, e.address.to_string(), sent_before_[e.index].load(), timeouts_before_[e.index].load(),
+                         downs_before_[e.index].load()});
   const auto rules = shared_.rules.load();
-  return render_prometheus(stats, *rules, upstreams);
+  collect_metrics(out, stats, *rules, upstreams, health_);
 }
 
 }  // namespace dnsfence::proxy

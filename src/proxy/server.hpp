@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 #include "proxy/worker.hpp"
 
 namespace dnsfence::proxy {
@@ -42,16 +43,23 @@ class Server {
   /// The Prometheus text exposition.
   [[nodiscard]] std::string metrics() const;
   [[nodiscard]] unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  /// The configuration it started with, less `serve.names` (compiled into the rules).
   [[nodiscard]] const common::Config& config() const noexcept { return config_; }
 
  private:
   void open_tproxy_reply();
+  std::shared_ptr<const UpstreamSet> assign(const common::Config& config);
+  void collect(common::Exposition& out) const;
 
   common::Config config_;
   UpstreamTable upstream_table_;
+  HealthTable health_;                  // every upstream index's state, shared by the workers
+  policy::CounterSlots rule_counters_;  // name rule counters by identity, across reloads
   // Per upstream index: its counters' values when a reload gave it to a new upstream.
   std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> sent_before_{};
   std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> timeouts_before_{};
+  std::array<std::atomic<std::uint64_t>, common::kMaxUpstreams> downs_before_{};
+  common::Registry registry_;
   Shared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;

@@ -1,9 +1,12 @@
 #include "proxy/stats.hpp"
 
-#include <sstream>
+#include <set>
 
 namespace dnsfence::proxy {
 namespace {
+
+using common::Exposition;
+using common::Labels;
 
 template <typename F>
 std::uint64_t sum(const std::vector<const Stats*>& workers, F get) {
@@ -12,89 +15,111 @@ std::uint64_t sum(const std::vector<const Stats*>& workers, F get) {
   return total;
 }
 
-void header(std::ostringstream& out, const char* name, const char* type, const char* help) {
-  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
-}
-
-void render_queries(std::ostringstream& out, const std::vector<const Stats*>& workers) {
-  header(out, "dnsfence_queries_total", "counter",
-         "Queries received, by transport, action and class of the resolver the client addressed");
+void collect_queries(Exposition& out, const std::vector<const Stats*>& workers) {
+  out.family("dnsfence_queries_total",
+             "Queries received, by transport, action and class of the resolver the client addressed",
+             Exposition::Type::Counter);
   for (std::size_t t = 0; t < 2; ++t)
     for (std::size_t a = 0; a < kActions; ++a)
       for (std::size_t c = 0; c < policy::kDestinationClasses; ++c) {
         const auto n = sum(workers, [&](const Stats& s) { return s.queries[t][a][c].get(); });
         if (n == 0) continue;
-        out << "dnsfence_queries_total{transport=\"" << (t == 0 ? "udp" : "tcp") << "\",action=\""
-            << action_name(static_cast<Action>(a)) << "\",destination=\""
-            << policy::class_name(static_cast<policy::DestinationClass>(c)) << "\"} " << n << "\n";
+        out.sample({{"transport", t == 0 ? "udp" : "tcp"},
+                    {"action", std::string(action_name(static_cast<Action>(a)))},
+                    {"destination", std::string(policy::class_name(static_cast<policy::DestinationClass>(c)))}},
+                   n);
       }
 }
 
-void render_latency(std::ostringstream& out, const std::vector<const Stats*>& workers) {
-  header(out, "dnsfence_upstream_latency_seconds", "histogram", "Time from forwarding a query to its answer");
-  std::uint64_t cumulative = 0;
-  for (std::size_t b = 0; b <= kLatencyBucketsUs.size(); ++b) {
-    cumulative += sum(workers, [&](const Stats& s) { return s.latency[b].get(); });
-    out << "dnsfence_upstream_latency_seconds_bucket{le=\"";
-    if (b < kLatencyBucketsUs.size())
-      out << static_cast<double>(kLatencyBucketsUs[b]) / 1e6;
-    else
-      out << "+Inf";
-    out << "\"} " << cumulative << "\n";
-  }
-  out << "dnsfence_upstream_latency_seconds_sum "
-      << static_cast<double>(sum(workers, [](const Stats& s) { return s.latency_sum_us.get(); })) / 1e6 << "\n";
-  out << "dnsfence_upstream_latency_seconds_count " << cumulative << "\n";
+void collect_latency(Exposition& out, const std::vector<const Stats*>& workers) {
+  out.family("dnsfence_upstream_latency_seconds", "Time from forwarding a query to its answer",
+             Exposition::Type::Histogram);
+  std::array<double, kLatencyBucketsUs.size()> bounds{};
+  for (std::size_t b = 0; b < bounds.size(); ++b) bounds[b] = static_cast<double>(kLatencyBucketsUs[b]) / 1e6;
+  std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> counts{};
+  for (std::size_t b = 0; b < counts.size(); ++b)
+    counts[b] = sum(workers, [&](const Stats& s) { return s.latency[b].get(); });
+  const auto sum_us = sum(workers, [](const Stats& s) { return s.latency_sum_us.get(); });
+  out.histogram({}, bounds, counts, static_cast<double>(sum_us) / 1e6);
 }
 
-void render_upstreams(std::ostringstream& out, const std::vector<const Stats*>& workers,
-                      const std::vector<UpstreamLabel>& upstreams) {
-  auto each = [&](const char* name, auto get) {
+void collect_upstreams(Exposition& out, const std::vector<const Stats*>& workers,
+                       const std::vector<UpstreamLabel>& upstreams, const HealthTable& health) {
+  auto each = [&](const char* name, const char* help, Exposition::Type type, auto get) {
+    out.family(name, help, type);
     for (const auto& u : upstreams)
-      if (u.index < kMaxUpstreams) out << name << "{upstream=\"" << u.address << "\"} " << get(u) << "\n";
+      if (u.index < kMaxUpstreams) out.sample({{"upstream", u.address}}, get(u));
   };
   auto total = [&](const std::array<Counter, kMaxUpstreams> Stats::* member, std::uint64_t UpstreamLabel::* before) {
     return [&workers, member, before](const UpstreamLabel& u) {
-      return sum(workers, [&](const Stats& s) { return (s.*member)[u.index].get(); }) - (before ? u.*before : 0);
+      return sum(workers, [&](const Stats& s) { return (s.*member)[u.index].get(); }) - u.*before;
     };
   };
-  const auto in_rotation = total(&Stats::upstream_up, nullptr);
-  header(out, "dnsfence_upstream_up", "gauge", "1 if the upstream is in rotation (in every worker)");
-  each("dnsfence_upstream_up", [&](const UpstreamLabel& u) { return in_rotation(u) == workers.size() ? 1 : 0; });
-  header(out, "dnsfence_upstream_workers_in_rotation", "gauge", "Workers that have the upstream in rotation");
-  each("dnsfence_upstream_workers_in_rotation", in_rotation);
-  header(out, "dnsfence_upstream_queries_total", "counter", "Queries sent to each upstream");
-  each("dnsfence_upstream_queries_total", total(&Stats::upstream_sent, &UpstreamLabel::sent_before));
-  header(out, "dnsfence_upstream_timeouts_total", "counter", "Queries and health checks an upstream did not answer");
-  each("dnsfence_upstream_timeouts_total", total(&Stats::upstream_timeouts, &UpstreamLabel::timeouts_before));
+  each("dnsfence_upstream_up", "1 if the upstream is in rotation", Exposition::Type::Gauge,
+       [&](const UpstreamLabel& u) { return std::int64_t{health[u.index].up() ? 1 : 0}; });
+  each("dnsfence_upstream_down_total", "Times the upstream left the rotation (consecutive missed answers)",
+       Exposition::Type::Counter, [&](const UpstreamLabel& u) { return health[u.index].downs() - u.downs_before; });
+  each("dnsfence_upstream_queries_total", "Queries sent to each upstream", Exposition::Type::Counter,
+       total(&Stats::upstream_sent, &UpstreamLabel::sent_before));
+  each("dnsfence_upstream_timeouts_total", "Queries and health checks an upstream did not answer",
+       Exposition::Type::Counter, total(&Stats::upstream_timeouts, &UpstreamLabel::timeouts_before));
 }
 
-void render_simple(std::ostringstream& out, const std::vector<const Stats*>& workers) {
+void collect_simple(Exposition& out, const std::vector<const Stats*>& workers) {
   struct Item {
     const char* name;
-    const char* type;
+    Exposition::Type type;
     const char* help;
     const Counter Stats::* member;
   };
   static const Item items[] = {
-      {"dnsfence_inflight", "gauge", "Queries waiting for an upstream", &Stats::inflight},
-      {"dnsfence_answers_dropped_total", "counter", "Upstream answers dropped: wrong source, ID or question",
-       &Stats::answers_dropped},
-      {"dnsfence_malformed_answers_total", "counter", "Upstream answers that did not parse", &Stats::malformed},
-      {"dnsfence_send_errors_total", "counter", "Datagrams the kernel refused to send", &Stats::send_errors},
-      {"dnsfence_oversize_queries_total", "counter", "Client datagrams too large to read", &Stats::oversize},
-      {"dnsfence_tcp_connections", "gauge", "Open client TCP connections", &Stats::tcp_connections},
-      {"dnsfence_tcp_refused_total", "counter", "TCP connections closed over the cap", &Stats::tcp_refused},
-      {"dnsfence_upstream_tcp_retries_total", "counter", "Truncated UDP answers asked again over TCP",
+      {"dnsfence_inflight", Exposition::Type::Gauge, "Queries waiting for an upstream", &Stats::inflight},
+      {"dnsfence_answers_dropped_total", Exposition::Type::Counter,
+       "Upstream answers dropped: wrong source, ID or question", &Stats::answers_dropped},
+      {"dnsfence_malformed_answers_total", Exposition::Type::Counter, "Upstream answers that did not parse",
+       &Stats::malformed},
+      {"dnsfence_send_errors_total", Exposition::Type::Counter, "Datagrams the kernel refused to send",
+       &Stats::send_errors},
+      {"dnsfence_oversize_queries_total", Exposition::Type::Counter, "Client datagrams too large to read",
+       &Stats::oversize},
+      {"dnsfence_tcp_connections", Exposition::Type::Gauge, "Open client TCP connections", &Stats::tcp_connections},
+      {"dnsfence_tcp_refused_total", Exposition::Type::Counter, "TCP connections closed over the cap",
+       &Stats::tcp_refused},
+      {"dnsfence_upstream_tcp_retries_total", Exposition::Type::Counter, "Truncated UDP answers asked again over TCP",
        &Stats::tcp_retries},
-      {"dnsfence_tproxy_unanswerable_total", "counter",
+      {"dnsfence_tproxy_unanswerable_total", Exposition::Type::Counter,
        "Tproxied UDP queries dropped: addressed to a port other than 53, which serve cannot reply from",
        &Stats::tproxy_unanswerable},
   };
   for (const auto& i : items) {
-    header(out, i.name, i.type, i.help);
-    out << i.name << " " << sum(workers, [&](const Stats& s) { return (s.*i.member).get(); }) << "\n";
+    out.family(i.name, i.help, i.type);
+    const auto v = sum(workers, [&](const Stats& s) { return (s.*i.member).get(); });
+    if (i.type == Exposition::Type::Gauge) {
+      out.sample({}, static_cast<std::int64_t>(v));
+    } else {
+      out.sample({}, v);
+    }
   }
+}
+
+void collect_rules(Exposition& out, const std::vector<const Stats*>& workers, const policy::RuleSet& rules) {
+  out.family("dnsfence_rule_matches_total", "Queries each name rule answered or dropped locally",
+             Exposition::Type::Counter);
+  std::set<std::uint32_t> seen;  // a rule listed twice has one counter, and one series
+  bool other = false;
+  for (const auto& r : rules.name_rules()) {
+    if (r.index >= kMaxRuleCounters || !seen.insert(r.index).second) continue;
+    if (r.index == kMaxRuleCounters - 1) {  // the counter every identity past the last but one shares
+      other = true;
+      continue;
+    }
+    out.sample(
+        {{"rule", rules.label(r)}, {"suffix", rules.suffix(r)}, {"action", std::string(policy::action_name(r.action))}},
+        sum(workers, [&](const Stats& s) { return s.rule_hits[r.index].get(); }));
+  }
+  if (other)
+    out.sample({{"rule", "other"}, {"suffix", ""}, {"action", ""}},
+               sum(workers, [&](const Stats& s) { return s.rule_hits[kMaxRuleCounters - 1].get(); }));
 }
 
 }  // namespace
@@ -106,20 +131,13 @@ void Stats::observe_latency(std::uint64_t us) noexcept {
   latency_sum_us.add(us);
 }
 
-std::string render_prometheus(const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
-                              const std::vector<UpstreamLabel>& upstreams) {
-  std::ostringstream out;
-  render_queries(out, workers);
-  render_latency(out, workers);
-  render_upstreams(out, workers, upstreams);
-  render_simple(out, workers);
-  header(out, "dnsfence_rule_matches_total", "counter", "Queries each name rule answered or dropped locally");
-  for (const auto& r : rules.name_rules()) {
-    if (r.index >= kMaxRuleCounters) break;
-    out << "dnsfence_rule_matches_total{rule=\"" << r.label << "\",suffix=\"" << r.suffix.to_text() << "\"} "
-        << sum(workers, [&](const Stats& s) { return s.rule_hits[r.index].get(); }) << "\n";
-  }
-  return out.str();
+void collect_metrics(Exposition& out, const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
+                     const std::vector<UpstreamLabel>& upstreams, const HealthTable& health) {
+  collect_queries(out, workers);
+  collect_latency(out, workers);
+  collect_upstreams(out, workers, upstreams, health);
+  collect_simple(out, workers);
+  collect_rules(out, workers, rules);
 }
 
 }  // namespace dnsfence::proxy

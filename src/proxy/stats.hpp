@@ -1,7 +1,8 @@
 #pragma once
 // Per-worker counters. Each worker is the only writer of its own Stats (a relaxed load + store,
-// no locked instruction on the hot path); the metrics endpoint reads all workers' Stats and sums
-// them. No query names, no client addresses: only counts.
+// no locked instruction on the hot path); at each scrape, a collector of the common metrics
+// registry reads all workers' Stats and sums them. No query names, no client addresses: only
+// counts.
 
 #include <array>
 #include <atomic>
@@ -10,9 +11,11 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 #include "dns/response.hpp"
 #include "policy/rule_set.hpp"
 #include "proxy/pipeline.hpp"
+#include "proxy/upstreams.hpp"
 
 namespace dnsfence::proxy {
 
@@ -33,7 +36,9 @@ class Counter {
 inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs = {500,   1000,   2000,   5000,   10000,   25000,
                                                                     50000, 100000, 250000, 500000, 1000000, 2500000};
 using common::kMaxUpstreams;
-inline constexpr std::size_t kMaxRuleCounters = 64;
+// Name rule counters per worker, by identity (policy::CounterSlots): 8 KiB. Identities past the
+// last but one share the last ("other").
+inline constexpr std::size_t kMaxRuleCounters = 1024;
 
 struct Stats {
   // queries[transport][action][destination class]
@@ -41,15 +46,14 @@ struct Stats {
   std::array<Counter, kLatencyBucketsUs.size() + 1> latency;  // not cumulative; summed on render
   Counter latency_sum_us;
   Counter inflight;
-  Counter answers_dropped;                         // from upstreams: wrong source, unknown ID or question mismatch
-  Counter malformed;                               // unparseable answers from upstreams
-  Counter send_errors;                             // datagrams the kernel refused
-  Counter oversize;                                // client datagrams larger than the receive buffer
-  Counter tcp_connections;                         // open now
-  Counter tcp_refused;                             // over tcp_max_connections
-  Counter tcp_retries;                             // truncated UDP answers asked again over TCP
-  Counter tproxy_unanswerable;                     // tproxy queries to a port other than 53
-  std::array<Counter, kMaxUpstreams> upstream_up;  // 1 or 0
+  Counter answers_dropped;      // from upstreams: wrong source, unknown ID or question mismatch
+  Counter malformed;            // unparseable answers from upstreams
+  Counter send_errors;          // datagrams the kernel refused
+  Counter oversize;             // client datagrams larger than the receive buffer
+  Counter tcp_connections;      // open now
+  Counter tcp_refused;          // over tcp_max_connections
+  Counter tcp_retries;          // truncated UDP answers asked again over TCP
+  Counter tproxy_unanswerable;  // tproxy queries to a port other than 53
   std::array<Counter, kMaxUpstreams> upstream_sent;
   std::array<Counter, kMaxUpstreams> upstream_timeouts;
   std::array<Counter, kMaxRuleCounters> rule_hits;  // by NameRule::index
@@ -67,11 +71,13 @@ struct UpstreamLabel {
   std::string address;
   std::uint64_t sent_before = 0;
   std::uint64_t timeouts_before = 0;
+  std::uint64_t downs_before = 0;
 };
 
-/// The Prometheus text exposition of the sum of `workers`, with rule labels from `rules` and the
-/// current `upstreams` (control plane: allocates).
-std::string render_prometheus(const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
-                              const std::vector<UpstreamLabel>& upstreams);
+/// Writes serve's metric families (control plane: allocates): the sum of `workers`' counters,
+/// one rule_matches series per counter of a rule in `rules`, and per current upstream its
+/// counters and, from `health`, its state.
+void collect_metrics(common::Exposition& out, const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
+                     const std::vector<UpstreamLabel>& upstreams, const HealthTable& health);
 
 }  // namespace dnsfence::proxy

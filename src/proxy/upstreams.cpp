@@ -41,7 +41,41 @@ std::expected<UpstreamSet, std::string> UpstreamTable::assign(const std::vector<
   return set;
 }
 
+void UpstreamHealth::reset() noexcept {
+  failures_.store(0, std::memory_order_relaxed);
+  successes_.store(0, std::memory_order_relaxed);
+  next_probe_ns_.store(0, std::memory_order_relaxed);
+  up_.store(true, std::memory_order_relaxed);
+}
+
+void UpstreamHealth::answered(std::uint32_t rise) noexcept {
+  // Written only when it changes: an upstream that keeps answering costs every worker one read.
+  if (failures_.load(std::memory_order_relaxed) != 0) failures_.store(0, std::memory_order_relaxed);
+  if (up()) return;
+  if (successes_.fetch_add(1, std::memory_order_relaxed) + 1 >= rise) {
+    successes_.store(0, std::memory_order_relaxed);
+    up_.store(true, std::memory_order_relaxed);
+  }
+}
+
+void UpstreamHealth::failed(std::uint32_t max_failures) noexcept {
+  if (successes_.load(std::memory_order_relaxed) != 0) successes_.store(0, std::memory_order_relaxed);
+  const std::uint32_t n = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+  bool was_up = true;
+  // Exactly one of the workers that see the count reach the limit takes it out (and counts it).
+  if (n >= max_failures && up_.compare_exchange_strong(was_up, false, std::memory_order_relaxed))
+    downs_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool UpstreamHealth::claim_probe(std::int64_t now_ns, std::int64_t interval_ns) noexcept {
+  std::int64_t due = next_probe_ns_.load(std::memory_order_relaxed);
+  if (now_ns < due) return false;
+  return next_probe_ns_.compare_exchange_strong(due, now_ns + interval_ns, std::memory_order_relaxed);
+}
+
 void UpstreamPool::update(const UpstreamSet& set) noexcept {
+  health_ = set.health != nullptr ? set.health : &own_;
+  policy_ = set.policy;
   std::array<bool, common::kMaxUpstreams> was_current{};
   for (std::size_t i = 0; i < upstreams_.size(); ++i) {
     was_current[i] = upstreams_[i].active;
@@ -53,12 +87,8 @@ void UpstreamPool::update(const UpstreamSet& set) noexcept {
     auto& u = upstreams_[e.index];
     u.active = true;
     u.address = io::Peer::from(e.address);
-    if (!was_current[e.index]) {
-      // New, or back after a reload removed it: in rotation, checked at once. `probing` stays as
-      // it is: a health check still in flight clears it when it completes or times out.
-      u.up = true;
-      u.next_probe_ns = 0;
-    }
+    // `probing` stays as it is: a health check still in flight clears it when it completes.
+    if (!was_current[e.index] && set.health == nullptr) own_[e.index].reset();
     active_[count_++] = e.index;
   }
 }
@@ -68,18 +98,10 @@ std::optional<std::uint8_t> UpstreamPool::pick(std::uint64_t random) noexcept {
   std::array<std::uint8_t, common::kMaxUpstreams> live{};
   std::size_t n = 0;
   for (const std::uint8_t i : active())
-    if (upstreams_[i].up) live[n++] = i;
+    if ((*health_)[i].up()) live[n++] = i;
   if (n > 0) return live[random % n];
   next_fallback_ = (next_fallback_ + 1) % count_;
   return active_[next_fallback_];
-}
-
-void UpstreamPool::answered(std::uint8_t i) noexcept {
-  if (i < upstreams_.size()) upstreams_[i].up = true;
-}
-
-void UpstreamPool::timed_out(std::uint8_t i) noexcept {
-  if (i < upstreams_.size()) upstreams_[i].up = false;
 }
 
 }  // namespace dnsfence::proxy

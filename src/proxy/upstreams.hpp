@@ -2,14 +2,16 @@
 // The provider's trusted resolvers. The UpstreamTable (control plane) gives each distinct upstream
 // address one small index for the life of the process, so that a reload never makes an index
 // mean another server: an in-flight query, a health state or a counter keeps referring to the
-// upstream it was meant for. The UpstreamPool is one worker's view of the current set: which are
-// in rotation, and when each must next be health-checked. An upstream that misses one answer (a
-// query or a probe) leaves the rotation at once, so a dead upstream costs at most one timeout per
-// query that was already on its way to it; it returns when it answers a probe. With every
-// upstream down, queries still go to one of them (round robin): a fleet-wide outage should not
-// turn into certain SERVFAIL.
+// upstream it was meant for. Each upstream's health (UpstreamHealth) is one state shared by every
+// worker, with hysteresis: it leaves the rotation after `max_failures` consecutive missed answers
+// (queries or health checks; any answer resets the count), so a lame delegation whose names time
+// out while the rest answer is not a dead upstream; it returns after `rise` consecutive answers
+// (health checks, sent by one worker per interval). The UpstreamPool is one worker's view of the
+// current set. With every upstream down, queries still go to one of them (round robin): a
+// fleet-wide outage should not turn into certain SERVFAIL.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -23,6 +25,41 @@
 
 namespace dnsfence::proxy {
 
+/// One upstream's health, shared by every worker without a lock. In steady state (answers keep
+/// coming) the hot path only reads it, so its cache line is not bounced between workers.
+class alignas(64) UpstreamHealth {
+ public:
+  /// In rotation, no failure counted, a health check due at once: a new upstream.
+  void reset() noexcept;
+  [[nodiscard]] bool up() const noexcept { return up_.load(std::memory_order_relaxed); }
+  /// It answered (a query or a health check): the failure count restarts; out of rotation, the
+  /// `rise`-th consecutive answer brings it back.
+  void answered(std::uint32_t rise) noexcept;
+  /// It missed a deadline: the `max_failures`-th consecutive miss takes it out of rotation.
+  void failed(std::uint32_t max_failures) noexcept;
+  /// True for exactly one caller once `now_ns` reaches the next health check, which it must send;
+  /// the one after is due `interval_ns` later.
+  bool claim_probe(std::int64_t now_ns, std::int64_t interval_ns) noexcept;
+  /// How many times it left the rotation.
+  [[nodiscard]] std::uint64_t downs() const noexcept { return downs_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> up_{true};
+  std::atomic<std::uint32_t> failures_{0};
+  std::atomic<std::uint32_t> successes_{0};  // consecutive answers while out of rotation
+  std::atomic<std::int64_t> next_probe_ns_{0};
+  std::atomic<std::uint64_t> downs_{0};
+};
+
+/// Every upstream index's health, owned by the Server for the life of the process.
+using HealthTable = std::array<UpstreamHealth, common::kMaxUpstreams>;
+
+/// When an upstream leaves and rejoins the rotation (serve.upstream_max_failures, upstream_rise).
+struct HealthPolicy {
+  std::uint32_t max_failures = 5;
+  std::uint32_t rise = 1;
+};
+
 /// The upstreams in use after a (re)load, by stable index. An immutable snapshot shared with
 /// the workers.
 struct UpstreamSet {
@@ -32,6 +69,8 @@ struct UpstreamSet {
   };
   std::vector<Entry> entries;
   std::vector<std::uint8_t> renamed;  // indices that named another, long departed, upstream before
+  HealthTable* health = nullptr;      // shared by every worker; nullptr: each pool keeps its own
+  HealthPolicy policy;
 };
 
 /// Control plane: the upstream addresses this process has used, each with a fixed index for as
@@ -62,31 +101,36 @@ class UpstreamPool {
   struct Upstream {
     io::Peer address;
     bool active = false;   // in the current set
-    bool up = true;        // in rotation
-    bool probing = false;  // a health check is in flight
-    std::int64_t next_probe_ns = 0;
+    bool probing = false;  // this worker has a health check in flight
   };
 
   UpstreamPool() = default;
   explicit UpstreamPool(const UpstreamSet& set) noexcept { update(set); }
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
 
-  /// Makes `set` the current upstreams. Those already current keep their health state; those
-  /// removed leave the rotation and are no longer probed (queries already sent to them complete
-  /// or time out as usual); new ones start in rotation with a health check due at once.
+  /// Makes `set` the current upstreams. The health of those already current is untouched; those
+  /// removed get no new query and no health check (queries already sent to them complete or
+  /// time out as usual). New ones are reset by whoever publishes the set (Server), or here when
+  /// the set brings no shared health table.
   void update(const UpstreamSet& set) noexcept;
   /// A current upstream in rotation, chosen at random; nullopt only when there is none.
   std::optional<std::uint8_t> pick(std::uint64_t random) noexcept;
-  /// The upstream answered (a query or a probe): back in rotation.
-  void answered(std::uint8_t i) noexcept;
-  /// The upstream missed a deadline: out of rotation until it answers a probe.
-  void timed_out(std::uint8_t i) noexcept;
-  /// Current upstreams whose next health check is due; marks them probing and schedules the next.
+  /// The upstream answered (a query or a probe).
+  void answered(std::uint8_t i) noexcept {
+    if (i < common::kMaxUpstreams) (*health_)[i].answered(policy_.rise);
+  }
+  /// The upstream missed a deadline.
+  void timed_out(std::uint8_t i) noexcept {
+    if (i < common::kMaxUpstreams) (*health_)[i].failed(policy_.max_failures);
+  }
+  /// Sends the health checks due: each current upstream is checked every `interval_ns` by one
+  /// worker (whichever claims it first), and by this one only when its previous check is done.
   template <typename F>
   void due_probes(std::int64_t now_ns, std::int64_t interval_ns, F&& send_probe) {
     for (const std::uint8_t i : active()) {
       auto& u = upstreams_[i];
-      if (u.probing || now_ns < u.next_probe_ns) continue;
-      u.next_probe_ns = now_ns + interval_ns;
+      if (u.probing || !(*health_)[i].claim_probe(now_ns, interval_ns)) continue;
       u.probing = send_probe(i);
     }
   }
@@ -96,6 +140,8 @@ class UpstreamPool {
 
   /// Any index below common::kMaxUpstreams, current or not.
   [[nodiscard]] const Upstream& operator[](std::uint8_t i) const noexcept { return upstreams_[i]; }
+  /// Whether upstream `i` is in rotation (the shared state).
+  [[nodiscard]] bool up(std::uint8_t i) const noexcept { return (*health_)[i].up(); }
   /// The indices of the current upstreams, in configuration order.
   [[nodiscard]] std::span<const std::uint8_t> active() const noexcept { return {active_.data(), count_}; }
 
@@ -104,6 +150,9 @@ class UpstreamPool {
   std::array<std::uint8_t, common::kMaxUpstreams> active_{};
   std::size_t count_ = 0;
   std::size_t next_fallback_ = 0;
+  HealthTable own_{};  // without a shared table (unit tests, one worker)
+  HealthTable* health_ = &own_;
+  HealthPolicy policy_;
 };
 
 }  // namespace dnsfence::proxy

@@ -174,7 +174,6 @@ void Worker::run() noexcept {
     }
     flush();
     stats_.inflight.set(table_.size());
-    for (const std::uint8_t u : pool_.active()) stats_.upstream_up[u].set(pool_[u].up ? 1 : 0);
   }
 }
 

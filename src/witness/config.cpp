@@ -175,6 +175,7 @@ WitnessConfig parse_config(std::string_view toml_text, const std::string& source
   r.value("zone", w.zone.zone, domain_name());
   read_listeners(r, w);
   read_keys(r, w);
+  r.nonempty("user", w.user, "name the account to run as (\"root\" to keep root, not recommended)");
   r.value("hostmaster", w.zone.soa_rname, domain_name());
   r.list("answer_a", w.zone.answer_a, address(4));
   r.list("answer_aaaa", w.zone.answer_aaaa, address(6));

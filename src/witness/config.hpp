@@ -10,6 +10,7 @@
 //   operator = "127.0.0.1:9154"                   # operator HTTP: /metrics, /healthz, /status
 //   key_file = "credential:witness.key"           # or a path, or key = "<hex>"; none: random per process
 //   accepted_key_files = ["/etc/dnsfence/witness-next.key"]   # rotation: verify-only keys
+//   user = "dnsfence"                             # run as this account once bound; "root" keeps root
 //   store = "memory"                              # or "redis://10.0.0.5:6379", "unix:/run/redis/redis.sock"
 //   ... limits, answers and name servers: see WitnessConfig and packaging/witness.toml
 
@@ -45,6 +46,7 @@ struct WitnessConfig {
   std::vector<std::uint8_t> key;                         // mints tokens; empty: a random one at startup
   std::vector<std::vector<std::uint8_t>> accepted_keys;  // verify only (rotation)
   StoreLimits limits;
+  std::string user = "dnsfence";  // the account to run as once bound (common/privileges.hpp)
   std::string store = "memory";      // "memory", "redis://HOST:PORT" or "unix:/PATH"
   std::size_t store_buffer = 65536;  // observations held while Redis is unreachable
   std::size_t probes_per_run = 4;    // a run created without {"count": N}

@@ -52,6 +52,7 @@ NFT
 cat >"$work/witness.toml" <<TOML
 [witness]
 zone = "$ZONE"
+user = "nobody"
 listen = ["10.98.3.2:53"]
 api = "10.98.3.2:8053"
 answer_a = ["192.0.2.99"]

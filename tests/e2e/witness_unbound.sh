@@ -90,6 +90,7 @@ write_configs() {
   cat >"$TMP/witness.toml" <<TOML
 [witness]
 zone = "$ZONE"
+user = "nobody"
 listen = ["0.0.0.0:53", "[::]:53"]  # wildcards: replies must still leave from the address asked
 api = "127.0.0.1:8053"
 operator = "127.0.0.1:9154"
@@ -179,9 +180,10 @@ topology
 write_configs
 
 # A stand-in for systemd's notify socket: it logs each sd_notify datagram, exits by itself.
+# Writable by all, as systemd's is: the witness notifies after it switched to its user.
 start notify dfw-auth /usr/bin/python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(1)
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.settimeout(1)
 end = time.time() + 50
 while time.time() < end:
     try: m = s.recv(4096).decode()

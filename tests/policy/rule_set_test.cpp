@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "dns/testing_packets.hpp"
 
 namespace dnsfence::policy {
@@ -62,8 +64,8 @@ action = "drop"
   ASSERT_NE(match(*rs, "a.tracker.example"), nullptr);
   EXPECT_EQ(match(*rs, "a.tracker.example")->action, NameAction::Refused);
   EXPECT_EQ(match(*rs, "gone.example")->action, NameAction::Drop);
-  EXPECT_EQ(match(*rs, "gone.example")->label, "name:gone.example.");
-  EXPECT_EQ(match(*rs, "gone.example")->describe(), "name:gone.example.: gone.example. -> drop");
+  EXPECT_EQ(rs->label(*match(*rs, "gone.example")), "name:gone.example.");
+  EXPECT_EQ(rs->describe(*match(*rs, "gone.example")), "name:gone.example.: gone.example. -> drop");
 }
 
 TEST(RuleSet, DestinationsLongestPrefixThenAllowlist) {
@@ -104,6 +106,141 @@ TEST(RuleSet, DescribesEveryRule) {
   EXPECT_EQ(lines[0], "canary:doh: use-application-dns.net. -> nxdomain");
   EXPECT_EQ(lines[1], "canary:ddr: resolver.arpa. -> nodata");
   EXPECT_EQ(lines[2], "allowlist: 198.51.100.53/32 -> pass");
+}
+
+TEST(RuleSet, FirstMatchInFileOrderWhateverTheSuffix) {
+  auto rs = RuleSet::compile(config(R"(
+[[serve.names]]
+name = "a.example"
+action = "refused"
+[[serve.names]]
+name = "example"
+action = "nodata"
+[[serve.names]]
+name = "b.example"
+action = "drop"
+)"));
+  EXPECT_EQ(match(*rs, "x.a.example")->action, NameAction::Refused);  // more specific, listed first
+  EXPECT_EQ(match(*rs, "x.b.example")->action, NameAction::NoData);   // "example" is listed before it
+  EXPECT_EQ(match(*rs, "EXAMPLE")->action, NameAction::NoData);
+  EXPECT_EQ(match(*rs, "example.net"), nullptr);
+  EXPECT_EQ(match(*rs, "xexample"), nullptr);
+  EXPECT_EQ(match(*rs, "a.examplex"), nullptr);
+}
+
+TEST(RuleSet, EscapedAndRootNames) {
+  auto rs = RuleSet::compile(config(R"(
+[[serve.names]]
+name = 'dot\.inside.example'
+[[serve.names]]
+name = "."
+action = "refused"
+)"));
+  EXPECT_EQ(match(*rs, "www.example")->action, NameAction::Refused);  // the root contains every name
+  const auto* dot = match(*rs, "x.dot\\.inside.example");
+  ASSERT_NE(dot, nullptr);
+  EXPECT_EQ(rs->suffix(*dot), "dot\\.inside.example.");
+  EXPECT_EQ(match(*rs, "x.dot.inside.example")->action, NameAction::Refused);  // not the escaped one
+}
+
+TEST(RuleSet, OneHundredThousandNames) {
+  common::Config c = config();
+  for (int i = 0; i < 100000; ++i)
+    c.serve.names.push_back(
+        {*dns::Name::from_text("blocked" + std::to_string(i) + ".example"), common::NameAction::Refused});
+  auto rs = RuleSet::compile(c);
+  ASSERT_EQ(rs->name_rules().size(), 100002U);  // and the two default canaries
+  for (int i : {0, 1, 4242, 99999}) {
+    const auto* r = match(*rs, "www.blocked" + std::to_string(i) + ".example");
+    ASSERT_NE(r, nullptr) << i;
+    EXPECT_EQ(rs->suffix(*r), "blocked" + std::to_string(i) + ".example.");
+  }
+  EXPECT_EQ(match(*rs, "blocked100000.example"), nullptr);
+  EXPECT_EQ(match(*rs, "example"), nullptr);
+}
+
+// The hash table answers exactly what the linear scan it replaced answered: the first rule, in
+// configuration order, whose name contains the query name (names from a small alphabet, so that
+// they nest and repeat, in mixed case).
+TEST(RuleSet, SameAnswersAsTheLinearScan) {
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&seed](std::uint64_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed % n;
+  };
+  auto random_name = [&](std::size_t min_labels, std::size_t max_labels) {
+    static const char* labels[] = {"a", "B", "c", "ab", "Ab", "example", "x-y"};
+    std::string name;
+    const std::size_t n = min_labels + next(max_labels - min_labels + 1);
+    for (std::size_t i = 0; i < n; ++i) name += std::string(i ? "." : "") + labels[next(7)];
+    return name;
+  };
+  common::Config c = config();
+  for (int i = 0; i < 60; ++i) {
+    const auto action = static_cast<common::NameAction>(next(4));
+    c.serve.names.push_back({*dns::Name::from_text(random_name(2, 3)), action});
+  }
+  auto rs = RuleSet::compile(c);
+  int matched = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string q = random_name(1, 5);
+    const auto* got = match(*rs, q);
+    static std::vector<std::uint8_t> packet;
+    packet = dns::testing::query(q, dns::rrtype::A);
+    const auto m = dns::parse(packet);
+    const NameRule* want = nullptr;
+    for (const auto& r : rs->name_rules()) {
+      if (dns::is_subdomain(m->packet(), m->question()->name, *dns::Name::from_text(rs->suffix(r)))) {
+        want = &r;
+        break;
+      }
+    }
+    ASSERT_EQ(got, want) << q;
+    matched += want != nullptr;
+  }
+  EXPECT_GT(matched, 200);  // both outcomes were exercised
+  EXPECT_LT(matched, 1800);
+}
+
+// A counter belongs to a rule's identity (kind, name, action), not to its position: a reload that
+// inserts a rule before others, or reorders them, never moves counts from one rule to another.
+TEST(CounterSlots, ARuleKeepsItsCounterWhenOthersAreInsertedBeforeIt) {
+  CounterSlots slots(64);
+  auto before = RuleSet::compile(config("[[serve.names]]\nname = \"old.example\"\n"), &slots);
+  const auto* old_rule = match(*before, "old.example");
+  ASSERT_NE(old_rule, nullptr);
+  const auto old_index = old_rule->index;
+  auto after = RuleSet::compile(config(R"(
+[serve.canaries]
+icloud_private_relay = true
+[[serve.names]]
+name = "new.example"
+[[serve.names]]
+name = "OLD.example"
+)"),
+                                &slots);
+  EXPECT_EQ(match(*after, "old.example")->index, old_index);
+  EXPECT_NE(match(*after, "old.example")->position, old_rule->position);
+  EXPECT_EQ(match(*after, "use-application-dns.net")->index, match(*before, "use-application-dns.net")->index);
+  std::set<std::uint32_t> indices;
+  for (const auto& r : after->name_rules()) indices.insert(r.index);
+  EXPECT_EQ(indices.size(), after->name_rules().size());  // every rule its own counter
+  // Another action is another rule.
+  auto changed = RuleSet::compile(config("[[serve.names]]\nname = \"old.example\"\naction = \"drop\"\n"), &slots);
+  EXPECT_NE(match(*changed, "old.example")->index, old_index);
+}
+
+TEST(CounterSlots, IdentitiesPastTheCapacityShareTheLast) {
+  CounterSlots slots(4);
+  EXPECT_EQ(slots.slot("a"), 0U);
+  EXPECT_EQ(slots.slot("b"), 1U);
+  EXPECT_EQ(slots.slot("c"), 2U);
+  EXPECT_EQ(slots.slot("d"), 3U);
+  EXPECT_EQ(slots.slot("e"), 3U);
+  EXPECT_EQ(slots.overflow(), 3U);
+  EXPECT_EQ(slots.slot("a"), 0U);
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ TEST_F(PipelineTest, DohCanaryIsNxdomainForEveryType) {
     EXPECT_EQ(d.verdict, Verdict::AnswerLocal);
     EXPECT_EQ(d.action, Action::Local);
     ASSERT_NE(d.rule, nullptr);
-    EXPECT_EQ(d.rule->label, "canary:doh");
+    EXPECT_EQ(d.rule->kind, "canary:doh");
     EXPECT_EQ(rcode(), 3);
   }
 }

@@ -17,9 +17,15 @@ std::vector<common::SocketAddress> addresses(std::initializer_list<const char*> 
   return v;
 }
 
-UpstreamSet three() {
+// Out of rotation at the first miss, back at the first answer: the rotation mechanics alone.
+constexpr HealthPolicy kTouchy{1, 1};
+
+UpstreamSet three(HealthPolicy policy = kTouchy, HealthTable* shared = nullptr) {
   UpstreamTable table;
-  return *table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53", "[fd00::3]:53"}));
+  auto set = *table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53", "[fd00::3]:53"}));
+  set.policy = policy;
+  set.health = shared;
+  return set;
 }
 
 TEST(UpstreamPool, PicksOnlyUpstreamsInRotation) {
@@ -129,18 +135,22 @@ TEST(UpstreamTable, ReusesTheIndexThatLeftLongestAgoOnlyAfterTheGrace) {
 
 TEST(UpstreamPool, UpdateKeepsHealthOfKeptUpstreamsAndNeverPicksRemovedOnes) {
   UpstreamTable table;
-  UpstreamPool pool(*table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53", "10.64.0.3:53"})));
+  auto first = *table.assign(addresses({"10.64.0.1:53", "10.64.0.2:53", "10.64.0.3:53"}));
+  first.policy = kTouchy;
+  UpstreamPool pool(first);
   pool.timed_out(1);  // 10.64.0.2 down
   int probes = 0;
   pool.due_probes(0, 1000, [&](std::uint8_t) { return ++probes > 0; });
   EXPECT_EQ(probes, 3);
   // Reload: 10.64.0.1 removed, 10.64.0.2 kept (still down), 10.64.0.4 new (index 3).
-  pool.update(*table.assign(addresses({"10.64.0.2:53", "10.64.0.4:53"})));
+  auto second = *table.assign(addresses({"10.64.0.2:53", "10.64.0.4:53"}));
+  second.policy = kTouchy;
+  pool.update(second);
   ASSERT_EQ(pool.active().size(), 2U);
   EXPECT_EQ(pool.active()[0], 1);
   EXPECT_EQ(pool.active()[1], 3);
-  EXPECT_FALSE(pool[1].up);
-  EXPECT_TRUE(pool[3].up);
+  EXPECT_FALSE(pool.up(1));
+  EXPECT_TRUE(pool.up(3));
   EXPECT_TRUE(pool[1].probing);  // its health check is still in flight
   for (std::uint64_t r = 0; r < 50; ++r) EXPECT_EQ(*pool.pick(r), 3);
   // The removed upstream's late answer or timeout is harmless, and it is never probed again.
@@ -154,6 +164,99 @@ TEST(UpstreamPool, UpdateKeepsHealthOfKeptUpstreamsAndNeverPicksRemovedOnes) {
   EXPECT_EQ(pool[3].address.addr.ss_family, AF_INET);
 }
 
+// A lame delegation (some names time out, the rest answer) is not a dead upstream: only
+// consecutive misses count, and any answer starts the count again.
+TEST(UpstreamHealth, LeavesAfterConsecutiveFailuresOnly) {
+  UpstreamPool pool(three(HealthPolicy{3, 1}));
+  for (int i = 0; i < 100; ++i) {
+    pool.timed_out(1);
+    pool.timed_out(1);
+    pool.answered(1);
+  }
+  EXPECT_TRUE(pool.up(1));
+  pool.timed_out(1);
+  pool.timed_out(1);
+  EXPECT_TRUE(pool.up(1));
+  pool.timed_out(1);
+  EXPECT_FALSE(pool.up(1));
+  for (std::uint64_t r = 0; r < 30; ++r) EXPECT_NE(*pool.pick(r), 1);
+}
+
+TEST(UpstreamHealth, ReturnsAfterRiseConsecutiveAnswers) {
+  HealthTable shared;
+  UpstreamPool pool(three(HealthPolicy{2, 3}, &shared));
+  pool.timed_out(0);
+  pool.timed_out(0);
+  ASSERT_FALSE(pool.up(0));
+  EXPECT_EQ(shared[0].downs(), 1U);
+  pool.answered(0);
+  pool.answered(0);
+  pool.timed_out(0);  // a miss in between: the rise starts again
+  pool.answered(0);
+  pool.answered(0);
+  EXPECT_FALSE(pool.up(0));
+  pool.answered(0);
+  EXPECT_TRUE(pool.up(0));
+  pool.timed_out(0);  // back in rotation with no failure counted
+  EXPECT_TRUE(pool.up(0));
+  EXPECT_EQ(shared[0].downs(), 1U);
+}
+
+// Every worker sees one state: failures counted by different workers add up, and the `up` gauge
+// is the upstream's state, not one worker's opinion.
+TEST(UpstreamHealth, SharedByEveryWorker) {
+  HealthTable shared;
+  UpstreamPool a(three(HealthPolicy{3, 1}, &shared));
+  UpstreamPool b(three(HealthPolicy{3, 1}, &shared));
+  a.timed_out(2);
+  b.timed_out(2);
+  EXPECT_TRUE(a.up(2));
+  a.timed_out(2);
+  EXPECT_FALSE(a.up(2));
+  EXPECT_FALSE(b.up(2));
+  for (std::uint64_t r = 0; r < 30; ++r) EXPECT_NE(*b.pick(r), 2);
+  b.answered(2);  // b's health check answered
+  EXPECT_TRUE(a.up(2));
+}
+
+// One health check per upstream per interval for the whole process, whichever worker sends it,
+// on an injected clock.
+TEST(UpstreamHealth, OneWorkerProbesEachInterval) {
+  HealthTable shared;
+  UpstreamPool a(three(kTouchy, &shared));
+  UpstreamPool b(three(kTouchy, &shared));
+  int from_a = 0;
+  int from_b = 0;
+  a.due_probes(1000, 500, [&](std::uint8_t) { return ++from_a > 0; });
+  b.due_probes(1000, 500, [&](std::uint8_t) { return ++from_b > 0; });
+  EXPECT_EQ(from_a, 3);
+  EXPECT_EQ(from_b, 0);
+  b.due_probes(1499, 500, [&](std::uint8_t) { return ++from_b > 0; });
+  EXPECT_EQ(from_b, 0);
+  b.due_probes(1500, 500, [&](std::uint8_t) { return ++from_b > 0; });  // a's are still in flight
+  EXPECT_EQ(from_b, 3);
+  a.due_probes(1600, 500, [&](std::uint8_t) { return ++from_a > 0; });
+  EXPECT_EQ(from_a, 3);
+}
+
+TEST(UpstreamHealth, ResetPutsItBackWithAProbeDueAtOnce) {
+  UpstreamHealth h;
+  h.failed(1);
+  ASSERT_FALSE(h.up());
+  EXPECT_TRUE(h.claim_probe(10, 100));
+  EXPECT_FALSE(h.claim_probe(50, 100));
+  h.reset();
+  EXPECT_TRUE(h.up());
+  EXPECT_TRUE(h.claim_probe(50, 100));
+}
+
+std::string collect(const std::vector<const Stats*>& workers, const policy::RuleSet& rules,
+                    const std::vector<UpstreamLabel>& upstreams, const HealthTable& health) {
+  common::Exposition out;
+  collect_metrics(out, workers, rules, upstreams, health);
+  return out.text();
+}
+
 TEST(Stats, RendersPrometheusTextWithoutNames) {
   auto rules = policy::RuleSet::compile(common::parse_config("[serve]\nupstreams = [\"10.64.0.1\"]\n", "t.toml"));
   Stats a;
@@ -163,19 +266,22 @@ TEST(Stats, RendersPrometheusTextWithoutNames) {
   b.count(dns::Transport::Tcp, Action::Local, policy::DestinationClass::Public);
   a.observe_latency(700);
   b.observe_latency(3'000'000);
-  a.upstream_up[0].set(1);
   a.rule_hits[0].add(5);
-  const std::string text = render_prometheus({&a, &b}, *rules, {{0, "10.64.0.1:53"}});
+  HealthTable health;
+  health[0].failed(1);
+  const std::string text = collect({&a, &b}, *rules, {{0, "10.64.0.1:53"}}, health);
   EXPECT_NE(text.find("dnsfence_queries_total{transport=\"udp\",action=\"forward\",destination=\"private\"} 2"),
             std::string::npos);
   EXPECT_NE(text.find("dnsfence_queries_total{transport=\"tcp\",action=\"local\",destination=\"public\"} 1"),
             std::string::npos);
   EXPECT_NE(text.find("dnsfence_upstream_latency_seconds_bucket{le=\"0.001\"} 1"), std::string::npos);
   EXPECT_NE(text.find("dnsfence_upstream_latency_seconds_bucket{le=\"+Inf\"} 2"), std::string::npos);
-  EXPECT_NE(text.find("dnsfence_upstream_up{upstream=\"10.64.0.1:53\"} 0"), std::string::npos);  // b has it down
-  EXPECT_NE(text.find("dnsfence_upstream_workers_in_rotation{upstream=\"10.64.0.1:53\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("rule=\"canary:doh\""), std::string::npos);
-  EXPECT_NE(text.find("} 5\n"), std::string::npos);
+  EXPECT_NE(text.find("dnsfence_upstream_latency_seconds_sum 3.0007\n"), std::string::npos);
+  EXPECT_NE(text.find("dnsfence_upstream_up{upstream=\"10.64.0.1:53\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("dnsfence_upstream_down_total{upstream=\"10.64.0.1:53\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("dnsfence_rule_matches_total{rule=\"canary:doh\",suffix=\"use-application-dns.net.\","
+                      "action=\"nxdomain\"} 5\n"),
+            std::string::npos);
 }
 
 TEST(Stats, AReusedUpstreamIndexCountsOnlyForItsNewUpstream) {
@@ -183,9 +289,46 @@ TEST(Stats, AReusedUpstreamIndexCountsOnlyForItsNewUpstream) {
   Stats a;
   a.upstream_sent[3].add(12);
   a.upstream_timeouts[3].add(4);
-  const std::string text = render_prometheus({&a}, *rules, {{3, "10.64.0.9:53", 10, 4}});
+  HealthTable health;
+  const std::string text = collect({&a}, *rules, {{3, "10.64.0.9:53", 10, 4, 0}}, health);
   EXPECT_NE(text.find("dnsfence_upstream_queries_total{upstream=\"10.64.0.9:53\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("dnsfence_upstream_timeouts_total{upstream=\"10.64.0.9:53\"} 0\n"), std::string::npos);
+}
+
+// The metric of a rule is keyed by its identity: after a reload that inserts a rule before it,
+// its count stays under its own label, and the new rule starts from zero.
+TEST(Stats, RuleCountsStayWithTheirRuleAcrossAReload) {
+  policy::CounterSlots slots(kMaxRuleCounters);
+  auto before = policy::RuleSet::compile(
+      common::parse_config("[serve]\nupstreams = [\"10.64.0.1\"]\n[[serve.names]]\nname = \"old.example\"\n", "t.toml"),
+      &slots);
+  Stats a;
+  for (const auto& r : before->name_rules())
+    if (before->suffix(r) == "old.example.") a.rule_hits[r.index].add(7);
+  auto after = policy::RuleSet::compile(common::parse_config("[serve]\nupstreams = [\"10.64.0.1\"]\n"
+                                                             "[[serve.names]]\nname = \"new.example\"\n"
+                                                             "[[serve.names]]\nname = \"old.example\"\n",
+                                                             "t.toml"),
+                                        &slots);
+  HealthTable health;
+  const std::string text = collect({&a}, *after, {}, health);
+  EXPECT_NE(text.find("{rule=\"name:old.example.\",suffix=\"old.example.\",action=\"nxdomain\"} 7\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("{rule=\"name:new.example.\",suffix=\"new.example.\",action=\"nxdomain\"} 0\n"),
+            std::string::npos)
+      << text;
+}
+
+// Rule labels are DNS presentation text, which has its own escapes ("\." for a dot inside a
+// label): written as Prometheus label values they are escaped again (only \\, \" and \n).
+TEST(Stats, RuleLabelsAreEscapedForPrometheus) {
+  auto rules = policy::RuleSet::compile(common::parse_config(
+      "[serve]\nupstreams = [\"10.64.0.1\"]\n[[serve.names]]\nname = 'a\\.b\\\"c.example'\n", "t.toml"));
+  Stats a;
+  HealthTable health;
+  const std::string text = collect({&a}, *rules, {}, health);
+  EXPECT_NE(text.find("rule=\"name:a\\\\.b\\\\\\\"c.example.\""), std::string::npos) << text;
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ max_inflight = 10000
 upstream_timeout_ms = 30000
 health_check_interval_ms = 60000
 metrics = "127.0.0.1:$MPORT"
-user = ""
+user = "root"  # said explicitly: the test's files are in a root-only temporary directory
 CONF
 "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!

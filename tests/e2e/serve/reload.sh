@@ -22,7 +22,7 @@ workers = 2
 upstream_timeout_ms = 5000
 health_check_interval_ms = 200
 metrics = "$M"
-user = ""
+user = "root"  # said explicitly: the test's files are in a root-only temporary directory
 ${2:-}
 CONF
 }

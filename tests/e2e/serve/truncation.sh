@@ -19,7 +19,7 @@ listen = ["$LISTEN:$PORT"]
 upstreams = ["$UP:$UPORT"]
 workers = 1
 metrics = "$M"
-user = ""
+user = "root"  # said explicitly: the test's files are in a root-only temporary directory
 CONF
 "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 PIDS+=("$!")
