@@ -43,6 +43,7 @@ run_ttl = 3600
 max_runs = 1000
 max_resolvers_per_run = 64
 probes_per_run = $WITNESS_PROBES_PER_RUN
+runs_per_minute = 0  # every lab client reaches the API from the same few prefixes: no per-prefix limit
 [[witness.ns]]
 name = "ns1.$zone"
 addresses = ["$addr"]
