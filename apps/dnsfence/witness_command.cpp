@@ -91,6 +91,7 @@ std::unique_ptr<Store> make_store(const WitnessConfig& config, const Clock& cloc
   r.endpoint = parse_redis_endpoint(config.store).value();  // validated with the configuration
   r.limits = config.limits;
   r.buffer = config.store_buffer;
+  r.password = config.store_password;
   return std::make_unique<RedisStore>(std::move(r), clock);
 }
 

@@ -100,6 +100,7 @@ nlohmann::json status_json(const StoreStatus& s, const io::http::ServerStats* ht
                         {"written", s.written},
                         {"overflowed", s.overflowed}}}};
   if (s.runs >= 0) j["store"]["runs"] = s.runs;
+  if (!s.error.empty()) j["store"]["error"] = s.error;
   if (http != nullptr)
     j["public_http"] = {{"open", http->open.load()},
                         {"accepted", http->accepted.load()},

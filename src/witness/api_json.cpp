@@ -116,7 +116,7 @@ bool is_probe_host(std::string_view host, const ZoneConfig& zone) {
   if (host.size() <= suffix.size() || !host.ends_with(suffix)) return false;
   // Zone names compare case-insensitively; the Host header is already lowercase.
   return std::ranges::equal(suffix, host.substr(host.size() - suffix.size()),
-                            [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+                            [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); });
 }
 
 }  // namespace dnsfence::witness

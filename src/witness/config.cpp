@@ -121,6 +121,17 @@ void read_listeners(TableReader& r, WitnessConfig& w) {
   if (r.string("store", w.store) && w.store != "memory") {
     if (auto e = parse_redis_endpoint(w.store); !e) r.fail("store", r.name("store") + ": " + e.error());
   }
+  std::string password_file;
+  if (r.string("store_password_file", password_file)) {
+    try {
+      w.store_password = read_secret_file(password_file);
+    } catch (const ConfigError& e) {
+      r.fail("store_password_file", r.name("store_password_file") + ": " + e.what());
+    }
+    while (!w.store_password.empty() && (w.store_password.back() == '\n' || w.store_password.back() == '\r'))
+      w.store_password.pop_back();
+    if (w.store_password.empty()) r.fail("store_password_file", r.name("store_password_file") + ": the file is empty");
+  }
 }
 
 // Rules that involve more than one key, checked for a file and the command line alike; `fail`
@@ -214,7 +225,7 @@ WitnessConfig quick_config(const std::string& zone, const std::vector<std::strin
   return w;
 }
 
-std::vector<std::uint8_t> read_key_file(const std::string& spec) {
+std::string read_secret_file(const std::string& spec) {
   const std::string path =
       spec.starts_with(kCredential) ? credential_path(std::string_view(spec).substr(kCredential.size())) : spec;
   struct stat st{};
@@ -223,16 +234,20 @@ std::vector<std::uint8_t> read_key_file(const std::string& spec) {
     std::array<char, 8> mode{};
     std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(st.st_mode & 07777));
     throw ConfigError(path + " is open to group or others (mode " + mode.data() +
-                      "): anyone who reads it can mint probe names; chmod 600 it, or use LoadCredential=");
+                      "): anyone who reads it gets the secret; chmod 600 it, or use LoadCredential=");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("cannot read " + path);
   std::ostringstream text;
   text << in.rdbuf();
-  const std::string s = text.str();
+  return text.str();
+}
+
+std::vector<std::uint8_t> read_key_file(const std::string& spec) {
+  const std::string s = read_secret_file(spec);
   if (auto hex = common::parse_hex(s); hex && hex->size() >= kMinKeyBytes) return *hex;
   if (s.size() >= 2 * kMinKeyBytes) return {s.begin(), s.end()};
-  throw ConfigError(path + " holds fewer than 16 octets of hex (or 32 raw octets)");
+  throw ConfigError(spec + " holds fewer than 16 octets of hex (or 32 raw octets)");
 }
 
 }  // namespace dnsfence::witness

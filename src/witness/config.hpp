@@ -12,6 +12,7 @@
 //   accepted_key_files = ["/etc/dnsfence/witness-next.key"]   # rotation: verify-only keys
 //   user = "dnsfence"                             # run as this account once bound; "root" keeps root
 //   store = "memory"                              # or "redis://10.0.0.5:6379", "unix:/run/redis/redis.sock"
+//   store_password_file = "credential:redis.pass" # Redis AUTH, when it has requirepass
 //   ... limits, answers and name servers: see WitnessConfig and packaging/witness.toml
 
 #include <optional>
@@ -49,6 +50,7 @@ struct WitnessConfig {
   std::string user = "dnsfence";  // the account to run as once bound (common/privileges.hpp)
   std::string store = "memory";      // "memory", "redis://HOST:PORT" or "unix:/PATH"
   std::size_t store_buffer = 65536;  // observations held while Redis is unreachable
+  std::string store_password;        // Redis AUTH (requirepass), from store_password_file
   std::size_t probes_per_run = 4;    // a run created without {"count": N}
   std::size_t max_probes_per_run = 100;
   std::size_t max_pending_delays = 1024;
@@ -66,6 +68,10 @@ WitnessConfig load_config(const std::string& path);
 /// A config from command-line quick-start values only (no file). Throws ConfigError.
 WitnessConfig quick_config(const std::string& zone, const std::vector<std::string>& listen, const std::string& api);
 
+/// Reads a file holding a secret: `spec` is a path, or "credential:NAME" for
+/// $CREDENTIALS_DIRECTORY/NAME; a file readable or writable by group or others is refused. Throws
+/// ConfigError saying why not.
+std::string read_secret_file(const std::string& spec);
 /// Reads a key: `spec` is a path, or "credential:NAME" for $CREDENTIALS_DIRECTORY/NAME (systemd's
 /// LoadCredential=). The file holds hex (at least 32 digits) or at least 32 raw octets, and must
 /// not be readable or writable by group or others. Throws ConfigError saying why not.

@@ -185,25 +185,34 @@ std::vector<std::string> run_fields(const RunSnapshot& run) {
 
 std::vector<std::vector<std::string>> record_commands(const std::vector<Observation>& batch, const RedisKeys& keys,
                                                       const std::string& script_sha, std::size_t cap) {
-  // Ordered maps: the same batch always yields the same commands (tests compare them).
-  std::map<std::string, std::map<std::string, ResolverStats>> runs;
+  // Grouped in binary form (no text per observation: this runs for every query the fleet sees);
+  // a run's resolvers in a batch are few, so a vector searched linearly is the cheapest map.
+  std::unordered_map<RunId, std::vector<ResolverStats>, RunIdHash> runs;
   for (const auto& o : batch) {
-    ResolverStats& r = runs[o.run.to_text()][o.resolver.to_string()];
-    r.address = o.resolver;
-    r.count_one(o);
+    auto& resolvers = runs[o.run];
+    auto it = std::ranges::find_if(resolvers, [&](const ResolverStats& r) { return r.address == o.resolver; });
+    if (it == resolvers.end()) {
+      it = resolvers.emplace(resolvers.end());
+      it->address = o.resolver;
+    }
+    it->count_one(o);
   }
   std::vector<std::vector<std::string>> out;
-  for (const auto& [run_text, resolvers] : runs) {
-    const RunId id = RunId::from_text(run_text).value();
+  out.reserve(runs.size());
+  for (const auto& [id, resolvers] : runs) {
     std::vector<std::string> cmd{"EVALSHA", script_sha, "2", keys.run(id), keys.resolvers(id), std::to_string(cap)};
-    for (const auto& [address, r] : resolvers) {
+    cmd.reserve(cmd.size() + 7 * resolvers.size());
+    for (const auto& r : resolvers) {
       const unsigned transports = (r.udp ? 1U : 0U) | (r.tcp ? 2U : 0U);
-      for (std::string v : {address, std::to_string(to_ms(r.first_seen)), std::to_string(to_ms(r.last_seen)),
-                            std::to_string(r.count), std::to_string(transports), types_text(r), probes_bitmap(r)})
+      for (std::string v :
+           {r.address.to_string(), std::to_string(to_ms(r.first_seen)), std::to_string(to_ms(r.last_seen)),
+            std::to_string(r.count), std::to_string(transports), types_text(r), probes_bitmap(r)})
         cmd.push_back(std::move(v));
     }
     out.push_back(std::move(cmd));
   }
+  // The same batch always yields the same commands, in run order (tests compare them).
+  std::ranges::sort(out, [](const auto& a, const auto& b) { return a[3] < b[3]; });
   return out;
 }
 

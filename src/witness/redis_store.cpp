@@ -20,6 +20,7 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 constexpr std::size_t kMaxLostRuns = 4096;   // runs whose lost observations are counted one by one
 constexpr std::size_t kKeepCapacity = 4096;  // larger queues are released once written
 constexpr auto kRetryMin = std::chrono::milliseconds(50);
+constexpr std::size_t kBatchTarget = 1024;  // observations that end the linger at once
 
 std::string default_instance() {
   std::array<char, 256> host{};
@@ -73,6 +74,7 @@ struct RedisStore::Impl {
   std::uint64_t written = 0;   // of those, written to Redis (in order)
   bool stopping = false;
   bool retry_due = true;
+  std::string last_error;  // why Redis was last unusable, for /status
 
   std::atomic<std::size_t> retained{0};  // observations the writer holds, not yet written
   std::atomic<bool> connected{false};
@@ -97,6 +99,9 @@ struct RedisStore::Impl {
   void run();
   void note_lost(const Observation& o) noexcept;
   bool ensure_connected();
+  bool authenticated();
+  bool load_scripts();
+  void set_error(const std::string& e);
   void disconnected();
   bool write_pending();
   void write_lost(std::unordered_map<RunId, std::uint64_t, RunIdHash>& runs, LostWindow& window);
@@ -120,19 +125,45 @@ void RedisStore::Impl::note_lost(const Observation& o) noexcept {
 bool RedisStore::Impl::ensure_connected() {
   if (client.connected()) return true;
   if (Steady::now() < next_attempt) return false;
-  if (client.connect(options.endpoint, options.timeout)) {
-    auto a = client.command({"SCRIPT", "LOAD", std::string(kRecordScript)});
-    auto b = client.command({"SCRIPT", "LOAD", std::string(kLostScript)});
-    if (!reply_is_error(a.get()) && !reply_is_error(b.get())) {
-      record_sha = std::string(reply_string(a.get()));
-      lost_sha = std::string(reply_string(b.get()));
-      connected = true;
-      backoff = kRetryMin;
-      return true;
-    }
+  if (!client.connect(options.endpoint, options.timeout)) {
+    set_error(options.endpoint.to_string() + ": " + client.error());
+  } else if (authenticated() && load_scripts()) {
+    connected = true;
+    backoff = kRetryMin;
+    set_error({});
+    return true;
   }
   disconnected();
   return false;
+}
+
+bool RedisStore::Impl::load_scripts() {
+  auto a = client.command({"SCRIPT", "LOAD", std::string(kRecordScript)});
+  auto b = client.command({"SCRIPT", "LOAD", std::string(kLostScript)});
+  if (!a || !b) {
+    set_error(client.error());
+    return false;
+  }
+  if (reply_is_error(a.get()) || reply_is_error(b.get())) {
+    set_error("SCRIPT LOAD: " + std::string(reply_string(reply_is_error(a.get()) ? a.get() : b.get())));
+    return false;
+  }
+  record_sha = std::string(reply_string(a.get()));
+  lost_sha = std::string(reply_string(b.get()));
+  return true;
+}
+
+bool RedisStore::Impl::authenticated() {
+  if (options.password.empty()) return true;
+  auto r = client.command({"AUTH", options.password});
+  if (r && !reply_is_error(r.get())) return true;
+  set_error(r ? "AUTH: " + std::string(reply_string(r.get())) : client.error());
+  return false;
+}
+
+void RedisStore::Impl::set_error(const std::string& e) {
+  const std::lock_guard lock(mutex);
+  last_error = e;
 }
 
 void RedisStore::Impl::disconnected() {
@@ -157,17 +188,20 @@ bool RedisStore::Impl::write_pending() {
   }
   bool failed = false;
   bool noscript = false;
+  std::string why;
   for (std::size_t i = 0; i < commands.size(); ++i) {
     auto reply = client.read();
     if (!reply) {
       disconnected();
       return false;
     }
+    if (reply_is_error(reply.get()) && why.empty()) why = std::string(reply_string(reply.get()));
     failed = failed || reply_is_error(reply.get());
     noscript = noscript || (reply_is_error(reply.get()) && reply_string(reply.get()).starts_with("NOSCRIPT"));
   }
   if (!failed) return true;
   ++errors;
+  set_error(why);
   disconnected();
   // A restarted Redis forgot the scripts: load them again on a fresh connection, at once.
   if (noscript) next_attempt = Steady::now();
@@ -215,6 +249,12 @@ void RedisStore::Impl::run() {
       wake.wait(lock, ready);
     } else {
       wake.wait_until(lock, next_attempt, ready);
+    }
+    // Let a batch gather for a moment: one round trip (and one script call per run) then carries
+    // many observations instead of one, which is most of what the writer and Redis cost. An API
+    // call, a full batch or stopping cuts the wait short.
+    if (connected && !stopping && ops.empty() && queue.size() < kBatchTarget) {
+      wake.wait_for(lock, options.linger, [&] { return stopping || !ops.empty() || queue.size() >= kBatchTarget; });
     }
     taken.swap(queue);
     todo.swap(ops);
@@ -293,7 +333,8 @@ RecordOutcome RedisStore::record(const Observation& o) noexcept {
       return RecordOutcome::Overflow;
     }
     ++s.enqueued;
-    wake = s.queue.size() == 1;  // one wake-up per batch: the writer takes all that accumulated
+    // One wake-up per batch (the writer takes all that accumulated), and one when a batch is full.
+    wake = s.queue.size() == 1 || s.queue.size() == kBatchTarget;
   }
   if (wake) s.wake.notify_one();
   return RecordOutcome::Queued;
@@ -357,6 +398,7 @@ StoreStatus RedisStore::status() {
   st.overflowed = impl_->overflowed.load();
   const std::lock_guard lock(impl_->mutex);
   st.buffered = impl_->queue.size() + impl_->retained.load();
+  st.error = impl_->last_error;
   return st;
 }
 

@@ -4,11 +4,11 @@
 // any instance's API shows the union. Layout and scripts: redis_codec.hpp.
 //
 // Redis is never on the DNS answer's path. record() only appends to a bounded in-memory queue; a
-// writer thread merges what accumulated into one pipelined script call per run (natural batching:
-// the busier the witness, the bigger each batch). While Redis is unreachable the witness keeps
-// answering, the queue holds up to `buffer` observations and is written when Redis returns; what
-// does not fit is counted (per run where possible, else as a time window) and written as "lost",
-// so the API marks those runs as possibly incomplete. Nothing is dropped silently.
+// writer thread merges what accumulated (for `linger`, a few milliseconds) into one pipelined script
+// call per run: the busier the witness, the bigger each batch and the cheaper each observation. While Redis is
+// unreachable the witness keeps answering, the queue holds up to `buffer` observations and is written when Redis
+// returns; what does not fit is counted (per run where possible, else as a time window) and written as "lost", so the
+// API marks those runs as possibly incomplete. Nothing is dropped silently.
 //
 // The API's create() and get() run on the same writer thread, after the observations queued
 // before them: an instance always reads what it recorded itself. Each round trip is bounded by
@@ -31,6 +31,8 @@ struct RedisOptions {
   std::string prefix = "dnsfence:witness:";
   std::chrono::milliseconds timeout{1000};    // connect, and each pipelined round trip
   std::chrono::milliseconds retry_max{2000};  // reconnect backoff: 50 ms doubling up to this
+  std::chrono::milliseconds linger{5};        // a batch gathers this long before it is written
+  std::string password;                       // AUTH after connecting; empty: none
   std::string instance;                       // names this process in lost windows; default host:pid
 };
 

@@ -130,6 +130,7 @@ void Server::State::send_tcp(int fd, std::span<const std::uint8_t> reply) noexce
 // Response rate limiting (rrl.hpp), UDP only: false if the answer must not be sent; a slipped one
 // is truncated in `out` (the client retries over TCP).
 bool Server::State::rate_allows(const Peer& peer, Decision& d) noexcept {
+  if (!rrl.enabled()) return true;
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
   switch (rrl.check(peer.endpoint.ip(), static_cast<std::uint64_t>(now_ms))) {
     case RrlAction::Send:

@@ -115,6 +115,7 @@ struct StoreStatus {
   std::uint64_t buffered = 0;    // observations waiting for the writer
   std::uint64_t written = 0;     // observations written to the shared store
   std::uint64_t overflowed = 0;  // observations lost because the buffer was full
+  std::string error;             // why the shared store was last unusable ("" while it works)
 };
 
 class Store {

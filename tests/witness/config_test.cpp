@@ -147,6 +147,18 @@ TEST(WitnessConfig, KeyFilesMustBePrivate) {
   EXPECT_THROW(read_key_file(dir.write("short.key", 0600, "abcd")), ConfigError);
 }
 
+TEST(WitnessConfig, TheRedisPasswordIsASecretFileToo) {
+  const KeyDir dir;
+  const std::string pass = dir.write("redis.pass", 0600, "s3cret\n");
+  const std::string open = dir.write("open.pass", 0644, "s3cret\n");
+  const auto text = [](const std::string& f) {
+    return "[witness]\nzone = \"w.test\"\nstore = \"unix:/run/redis.sock\"\nstore_password_file = \"" + f + "\"\n";
+  };
+  EXPECT_EQ(parse_config(text(pass), "w.toml").store_password, "s3cret");
+  EXPECT_NE(error_of(text(open)).find("w.toml:4:23: witness.store_password_file: "), std::string::npos)
+      << error_of(text(open));
+}
+
 TEST(WitnessConfig, KeysComeFromSystemdCredentials) {
   const KeyDir dir;
   dir.write("witness.key", 0400, std::string(64, 'b'));

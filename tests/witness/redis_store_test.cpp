@@ -30,13 +30,15 @@ common::IpAddress ip(const char* text) {
 // A throwaway redis-server: no disk, a Unix socket only, killed at the end.
 class RedisServer {
  public:
-  RedisServer() {
+  explicit RedisServer(std::vector<std::string> extra = {}) {
     std::string tmpl = std::filesystem::temp_directory_path() / "dnsfence-redis.XXXXXX";
     dir_ = ::mkdtemp(tmpl.data());
     socket_ = dir_ + "/redis.sock";
     std::vector<std::string> args{
         kRedis,         "--port", "0",     "--unixsocket", socket_,     "--save",           "",
         "--appendonly", "no",     "--dir", dir_,           "--logfile", dir_ + "/redis.log"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    password_ = extra.size() == 2 && extra[0] == "--requirepass" ? extra[1] : "";
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -44,7 +46,7 @@ class RedisServer {
     // Ready when it answers PING (polled: it takes a few milliseconds, more on a busy machine).
     RedisClient c;
     for (int i = 0; i < 500 && pid_ > 0; ++i) {
-      if (c.connect(endpoint(), 100ms) && c.command({"PING"})) return;
+      if (c.connect(endpoint(), 100ms) && c.command({"PING"})) return;  // NOAUTH is an answer too
       std::this_thread::sleep_for(10ms);
     }
     ADD_FAILURE() << "redis-server did not start";
@@ -65,12 +67,15 @@ class RedisServer {
   void resume() const { ::kill(pid_, SIGCONT); }
   RedisReply command(const std::vector<std::string>& args) const {
     RedisClient c;
-    return c.connect(endpoint(), 1000ms) ? c.command(args) : nullptr;
+    if (!c.connect(endpoint(), 1000ms)) return nullptr;
+    if (!password_.empty()) c.command({"AUTH", password_});
+    return c.command(args);
   }
 
  private:
   std::string dir_;
   std::string socket_;
+  std::string password_;
   pid_t pid_ = -1;
 };
 
@@ -232,6 +237,27 @@ TEST_F(RedisStoreTest, ScriptsAreLoadedAgainWhenRedisForgetsThem) {
   a->record(obs(run, "198.51.100.3", 1));
   ASSERT_TRUE(a->flush(5s));
   EXPECT_EQ(testing::get(*a, run.key).value().resolvers.size(), 2U);
+}
+
+// A Redis with requirepass: the store authenticates; with a wrong password it says why.
+TEST(RedisStoreAuth, AuthenticatesAndReportsAWrongPassword) {
+  if (::access(kRedis, X_OK) != 0) GTEST_SKIP() << "redis-server is not installed";
+  const RedisServer redis({"--requirepass", "s3cret"});
+  testing::FakeClock clock;
+  RedisOptions o;
+  o.endpoint = redis.endpoint();
+  o.password = "s3cret";
+  RedisStore good(o, clock);
+  const RunSnapshot run = testing::created(good, clock);
+  good.record(Observation{run.id, ip("198.51.100.2"), dns::Transport::Udp, dns::rrtype::A, 1, clock.now()});
+  EXPECT_EQ(testing::get(good, run.key).value().resolvers.size(), 1U);
+  o.password = "wrong";
+  o.retry_max = 100ms;
+  RedisStore bad(o, clock);
+  EXPECT_EQ(testing::get(bad, run.key).error(), StoreError::Unavailable);
+  const StoreStatus st = bad.status();
+  EXPECT_FALSE(st.connected);
+  EXPECT_NE(st.error.find("AUTH"), std::string::npos) << st.error;
 }
 
 TEST(RedisEndpoint, Parses) {
