@@ -84,7 +84,12 @@ void render_simple(std::ostringstream& out, const std::vector<const Stats*>& wor
       {"dnsfence_send_errors_total", "counter", "Datagrams the kernel refused to send", &Stats::send_errors},
       {"dnsfence_oversize_queries_total", "counter", "Client datagrams too large to read", &Stats::oversize},
       {"dnsfence_tcp_connections", "gauge", "Open client TCP connections", &Stats::tcp_connections},
-      {"dnsfence_tcp_refused_total", "counter", "TCP connections closed over the cap", &Stats::tcp_refused},
+      {"dnsfence_tcp_refused_total", "counter",
+       "TCP connections closed at once: the client address holds tcp_max_connections_per_client", &Stats::tcp_refused},
+      {"dnsfence_upstream_sockets", "gauge", "UDP sockets open towards upstreams (each a fresh random port)",
+       &Stats::upstream_sockets},
+      {"dnsfence_upstream_tcp_connections", "gauge", "TCP connections open towards upstreams",
+       &Stats::upstream_tcp_connections},
       {"dnsfence_upstream_tcp_retries_total", "counter", "Truncated UDP answers asked again over TCP",
        &Stats::tcp_retries},
       {"dnsfence_tproxy_unanswerable_total", "counter",
@@ -95,6 +100,18 @@ void render_simple(std::ostringstream& out, const std::vector<const Stats*>& wor
     header(out, i.name, i.type, i.help);
     out << i.name << " " << sum(workers, [&](const Stats& s) { return (s.*i.member).get(); }) << "\n";
   }
+}
+
+void render_tcp(std::ostringstream& out, const std::vector<const Stats*>& workers) {
+  header(out, "dnsfence_tcp_closed_total", "counter", "Client TCP connections closed, by reason");
+  for (std::size_t r = 0; r < io::kTcpCloseReasons; ++r)
+    out << "dnsfence_tcp_closed_total{reason=\"" << io::close_reason_name(static_cast<io::TcpClose>(r)) << "\"} "
+        << sum(workers, [&](const Stats& s) { return s.tcp_closed[r].get(); }) << "\n";
+  header(out, "dnsfence_tcp_listener_paused_total", "counter",
+         "Times the TCP listeners stopped accepting: full (tcp_max_connections) or out of descriptors");
+  for (std::size_t r = 0; r < 2; ++r)
+    out << "dnsfence_tcp_listener_paused_total{reason=\"" << (r == 0 ? "full" : "descriptors") << "\"} "
+        << sum(workers, [&](const Stats& s) { return s.tcp_paused[r].get(); }) << "\n";
 }
 
 }  // namespace
@@ -113,6 +130,7 @@ std::string render_prometheus(const std::vector<const Stats*>& workers, const po
   render_latency(out, workers);
   render_upstreams(out, workers, upstreams);
   render_simple(out, workers);
+  render_tcp(out, workers);
   header(out, "dnsfence_rule_matches_total", "counter", "Queries each name rule answered or dropped locally");
   for (const auto& r : rules.name_rules()) {
     if (r.index >= kMaxRuleCounters) break;

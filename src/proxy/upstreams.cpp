@@ -52,7 +52,7 @@ void UpstreamPool::update(const UpstreamSet& set) noexcept {
     if (e.index >= upstreams_.size() || upstreams_[e.index].active) continue;  // a repeat
     auto& u = upstreams_[e.index];
     u.active = true;
-    u.address = io::Peer::from(e.address);
+    u.address = e.address;
     if (!was_current[e.index]) {
       // New, or back after a reload removed it: in rotation, checked at once. `probing` stays as
       // it is: a health check still in flight clears it when it completes or times out.

@@ -60,7 +60,7 @@ class UpstreamTable {
 class UpstreamPool {
  public:
   struct Upstream {
-    io::Peer address;
+    common::SocketAddress address;
     bool active = false;   // in the current set
     bool up = true;        // in rotation
     bool probing = false;  // a health check is in flight
