@@ -12,13 +12,17 @@ UpstreamStreams::UpstreamStreams(io::Poller& poller, std::uint8_t kind, Inflight
   conns_.reserve(kMaxConnections);  // never reallocated: references stay valid across callbacks
 }
 
-std::int64_t UpstreamStreams::pick(const common::SocketAddress& target) noexcept {
-  // The first connection with room: queries fill one connection before another is opened.
+std::int64_t UpstreamStreams::pick(const common::SocketAddress& target, bool any) noexcept {
+  // The first connection with room: queries fill one connection before another is opened. With
+  // `any`, the least loaded one (every connection allowed is open and holds its share).
+  std::int64_t best = -1;
   for (std::uint32_t i = 0; i < conns_.size(); ++i) {
     const Conn& c = conns_[i];
-    if (c.fd.valid() && c.target == target && c.slots.size() < kPerConnection) return i;
+    if (!c.fd.valid() || !(c.target == target)) continue;
+    if (!any && c.slots.size() < kPerConnection) return i;
+    if (any && (best < 0 || c.slots.size() < conns_[static_cast<std::size_t>(best)].slots.size())) best = i;
   }
-  return -1;
+  return best;
 }
 
 std::int64_t UpstreamStreams::connect(const common::SocketAddress& target, std::int64_t now_ns) noexcept {
@@ -54,8 +58,9 @@ std::int64_t UpstreamStreams::connect(const common::SocketAddress& target, std::
 
 bool UpstreamStreams::send(std::uint32_t slot, std::span<const std::uint8_t> query, std::int64_t now_ns) noexcept {
   Slot& s = table_[slot];
-  std::int64_t i = pick(s.target);
+  std::int64_t i = pick(s.target, false);
   if (i < 0) i = connect(s.target, now_ns);
+  if (i < 0) i = pick(s.target, true);  // all the connections allowed are open and busy: share them
   if (i < 0) return false;
   Conn& c = conns_[static_cast<std::size_t>(i)];
   // Until the connection is established the query waits in its buffer.

@@ -2,9 +2,11 @@
 // A worker's TCP connections to upstreams (and to pass-through resolvers), the RFC 7766 way:
 // a few connections per server, each carrying many queries at once whose answers may come in any
 // order (the worker matches them by ID and question), reused until idle, instead of a connection
-// per query. Connections are opened on demand, at most kPerTarget per server and kMaxConnections
-// in all, each with at most kPerConnection queries outstanding; beyond that a query is refused
-// (the worker answers SERVFAIL, or relays a truncated answer). When a server closes a connection
+// per query. A new connection is opened only when those to the server each carry kPerConnection
+// queries, up to kPerTarget per server and kMaxConnections in all; beyond that the least loaded
+// one takes the query (the in-flight table and the per-client-connection cap bound the total).
+// A query is refused (the worker answers SERVFAIL, or relays a truncated answer) only when no
+// connection to its server exists or can be opened. When a server closes a connection
 // that still owes answers, each of those queries is sent once more on another connection
 // (RFC 7766 6.2.1). Buffers hold only what is in transit and shrink back (io/frame).
 
@@ -35,7 +37,8 @@ class StreamOwner {
 class UpstreamStreams {
  public:
   static constexpr std::uint32_t kPerTarget = 4;
-  static constexpr std::uint32_t kPerConnection = 100;  // Unbound's max-reuse-tcp-queries is 200
+  static constexpr std::uint32_t kPerConnection =
+      100;  // before another is opened (Unbound's max-reuse-tcp-queries: 200)
   static constexpr std::uint32_t kMaxConnections = 64;
   static constexpr std::int64_t kIdleNs = 5'000'000'000;  // under the idle timeouts of common resolvers (10 s+)
 
@@ -71,7 +74,7 @@ class UpstreamStreams {
     std::uint32_t events = 0;
     bool connected = false;
   };
-  std::int64_t pick(const common::SocketAddress& target) noexcept;  // a connection with room, -1: none
+  std::int64_t pick(const common::SocketAddress& target, bool any) noexcept;  // -1: none
   std::int64_t connect(const common::SocketAddress& target, std::int64_t now_ns) noexcept;
   void read_answers(std::uint32_t index) noexcept;
   void set_events(std::uint32_t index, std::uint32_t events) noexcept;
