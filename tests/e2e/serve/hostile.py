@@ -203,8 +203,10 @@ def runnable_ns(pid):
 
 def cpu_share(pid, seconds):
     """Over a wall-clock window: (CPU used, time runnable), each as a fraction of that window.
-    The second is the spin detector: about 1.0 for a thread that never sleeps, even when other
-    processes leave it little CPU (this machine is shared)."""
+    The second is the spin detector: 1.0 for a thread that never sleeps, however little CPU other
+    processes leave it (this machine is shared); a thread waiting for events is runnable only
+    while it handles one, plus the time it then waits for a CPU (a quarter of the window has been
+    seen on this machine under a load average of 15), hence the threshold of 0.75."""
     c0, r0, t0 = cpu_seconds(pid), runnable_ns(pid), time.monotonic()
     time.sleep(seconds)
     wall = time.monotonic() - t0
@@ -226,7 +228,7 @@ def halfclose(a):
     figure("cpu_share_while_half_closed", f"{share:.3f}")
     figure("runnable_share_while_half_closed", f"{busy:.3f}")
     honest.finish("half-closed")
-    check(busy < 0.25, f"serve does not spin with 200 half-closed connections (runnable {busy:.0%} of the time, "
+    check(busy < 0.75, f"serve does not spin with 200 half-closed connections (runnable {busy:.0%} of the time, "
           f"CPU {share:.0%} of a core)")
     deadline = time.monotonic() + 10
     servfail = sum(1 for s in conns if (r := read_answer(s, deadline)) and (r[3] & 0x0F) == 2)
@@ -349,7 +351,7 @@ def hold(a):
     share, busy = cpu_share(a.pid, 1.5)
     figure("cpu_share_out_of_descriptors", f"{share:.3f}")
     figure("runnable_share_out_of_descriptors", f"{busy:.3f}")
-    check(busy < 0.25, f"serve does not spin when accept() fails with EMFILE (runnable {busy:.0%} of the time, "
+    check(busy < 0.75, f"serve does not spin when accept() fails with EMFILE (runnable {busy:.0%} of the time, "
           f"CPU {share:.0%} of a core)")
     honest = Honest(a.server, "www.example")
     for _ in range(5):
