@@ -92,8 +92,9 @@ std::optional<std::uint32_t> Worker::start_forward(const Decision& d,
   if (!s) return std::nullopt;
   Slot& slot = table_[*s];
   slot.upstream = *upstream;
-  // A pass-through query goes to the resolver the client asked, on port 53.
-  slot.target = *upstream == kPassUpstream ? common::SocketAddress(original->ip(), 53) : pool_[*upstream].address;
+  // A pass-through query goes to the resolver the client asked, at the port it asked (53: the
+  // firewall intercepts no other).
+  slot.target = *upstream == kPassUpstream ? *original : pool_[*upstream].address;
   slot.client_id = d.message->header().id;
   store_question(slot, *d.message);
   slot.destination = static_cast<std::uint8_t>(d.destination);
