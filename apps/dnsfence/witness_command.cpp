@@ -138,7 +138,9 @@ int serve(const ServeOptions& o) {
   const Responder responder(config.zone, keys, *store, clock);
   Server server(
       responder, config.listen,
-      ServerLimits{config.max_pending_delays, config.max_tcp_connections, std::chrono::seconds(10), config.rrl},
+      ServerLimits{.max_pending_delays = config.max_pending_delays,
+                   .max_tcp_connections = config.max_tcp_connections,
+                   .rrl = config.rrl},
       metrics);
   const ApiContext ctx{*store,
                        keys,

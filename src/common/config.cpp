@@ -80,6 +80,9 @@ void read_serve(TableReader& r, ServeConfig& s) {
   r.millis("tcp_idle_timeout_ms", s.tcp_idle_timeout);
   r.millis("tcp_total_timeout_ms", s.tcp_total_timeout);
   r.integer("tcp_max_connections", s.tcp_max_connections, 1, 1'000'000);
+  r.integer("tcp_max_connections_per_client", s.tcp_max_connections_per_client, 0, 1'000'000);
+  r.integer("tcp_max_inflight_per_connection", s.tcp_max_inflight_per_connection, 1, 65535);
+  r.integer("tcp_max_queued_bytes", s.tcp_max_queued_bytes, 65537, 1 << 30);
   r.integer("udp_receive_buffer", s.udp_receive_buffer, 0, 1 << 30);
   r.string("metrics", s.metrics);
   r.nonempty("user", s.user, "name the account to run as (\"root\" to keep root, not recommended)");

@@ -65,10 +65,13 @@ struct ServeConfig {
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_total_timeout{60000};
   unsigned tcp_max_connections = 1000;
-  unsigned udp_receive_buffer = 0;         // bytes per UDP listener socket; 0: the kernel's default
-  std::string metrics = "127.0.0.1:9153";  // empty: no metrics endpoint
-  std::string user = "dnsfence";           // run as this account after binding; "root": keep root
-  bool debug_log = false;                  // the only way query names are ever logged
+  unsigned tcp_max_connections_per_client = 32;    // 0: no cap
+  unsigned tcp_max_inflight_per_connection = 100;  // queries read and not yet answered, per connection
+  unsigned tcp_max_queued_bytes = 131072;          // answers waiting for a client that does not read
+  unsigned udp_receive_buffer = 0;                 // bytes per UDP listener socket; 0: the kernel's default
+  std::string metrics = "127.0.0.1:9153";          // empty: no metrics endpoint
+  std::string user = "dnsfence";                   // run as this account after binding; "root": keep root
+  bool debug_log = false;                          // the only way query names are ever logged
   Canaries canaries;
   std::vector<NameRule> names;
   std::vector<DestinationRule> destinations;

@@ -84,6 +84,22 @@ std::expected<SocketAddress, std::string> SocketAddress::parse(std::string_view 
   return SocketAddress(*ip, static_cast<std::uint16_t>(*p));
 }
 
+SocketAddress::SocketAddress() noexcept : sa_{} {
+  sa_.v4.sin_family = AF_INET;
+}
+
+SocketAddress::SocketAddress(const IpAddress& ip, std::uint16_t port) noexcept : sa_{} {
+  if (ip.is_v4()) {
+    sa_.v4.sin_family = AF_INET;
+    sa_.v4.sin_port = htons(port);
+    std::memcpy(&sa_.v4.sin_addr, ip.bytes().data(), 4);
+  } else {
+    sa_.v6.sin6_family = AF_INET6;
+    sa_.v6.sin6_port = htons(port);
+    std::memcpy(&sa_.v6.sin6_addr, ip.bytes().data(), 16);
+  }
+}
+
 std::expected<SocketAddress, std::string> SocketAddress::from_sockaddr(const sockaddr* sa, socklen_t len) {
   if (sa->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
@@ -91,30 +107,54 @@ std::expected<SocketAddress, std::string> SocketAddress::from_sockaddr(const soc
   }
   if (sa->sa_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    return SocketAddress(IpAddress::from_v6(in6->sin6_addr), ntohs(in6->sin6_port));
+    SocketAddress a(IpAddress::from_v6(in6->sin6_addr), ntohs(in6->sin6_port));
+    if (!a.is_v4()) a.sa_.v6.sin6_scope_id = in6->sin6_scope_id;
+    return a;
   }
   return std::unexpected("unsupported address family " + std::to_string(sa->sa_family));
 }
 
+std::optional<SocketAddress> SocketAddress::from_kernel(const void* sa, socklen_t len) noexcept {
+  SocketAddress a;
+  std::memcpy(a.kernel_storage(), sa, std::min<std::size_t>(len, kCapacity));
+  if (!a.adopt(len)) return std::nullopt;
+  return a;
+}
+
+bool SocketAddress::adopt(socklen_t len) noexcept {
+  const bool v4 = sa_.v4.sin_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in));
+  const bool v6 = sa_.v6.sin6_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6));
+  if (v4) std::memset(sa_.v4.sin_zero, 0, sizeof sa_.v4.sin_zero);  // == compares fields, but keep it clean
+  if (v4 || v6) return true;
+  *this = SocketAddress();
+  return false;
+}
+
+IpAddress SocketAddress::ip() const noexcept {
+  return is_v4() ? IpAddress::from_v4(sa_.v4.sin_addr) : IpAddress::from_v6(sa_.v6.sin6_addr);
+}
+
+std::uint16_t SocketAddress::port() const noexcept {
+  return ntohs(is_v4() ? sa_.v4.sin_port : sa_.v6.sin6_port);
+}
+
 socklen_t SocketAddress::to_sockaddr(sockaddr_storage& out) const noexcept {
   std::memset(&out, 0, sizeof out);
-  if (ip_.is_v4()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&out);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(port_);
-    std::memcpy(&in->sin_addr, ip_.bytes().data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_port = htons(port_);
-  std::memcpy(&in6->sin6_addr, ip_.bytes().data(), 16);
-  return sizeof(sockaddr_in6);
+  const socklen_t len = sockaddr_len();
+  std::memcpy(&out, &sa_, len);
+  return len;
 }
 
 std::string SocketAddress::to_string() const {
-  const std::string ip = ip_.to_string();
-  return (ip_.is_v4() ? ip : "[" + ip + "]") + ":" + std::to_string(port_);
+  const std::string text = ip().to_string();
+  return (is_v4() ? text : "[" + text + "]") + ":" + std::to_string(port());
+}
+
+bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
+  if (a.family() != b.family()) return false;
+  if (a.is_v4()) return a.sa_.v4.sin_port == b.sa_.v4.sin_port && a.sa_.v4.sin_addr.s_addr == b.sa_.v4.sin_addr.s_addr;
+  return a.sa_.v6.sin6_port == b.sa_.v6.sin6_port && a.sa_.v6.sin6_scope_id == b.sa_.v6.sin6_scope_id &&
+         std::memcmp(&a.sa_.v6.sin6_addr, &b.sa_.v6.sin6_addr, sizeof(in6_addr)) == 0;
 }
 
 std::expected<Prefix, std::string> Prefix::parse(std::string_view text) {

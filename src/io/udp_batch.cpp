@@ -5,30 +5,6 @@
 
 namespace dnsfence::io {
 
-bool Peer::same(const Peer& o) const noexcept {
-  if (addr.ss_family != o.addr.ss_family) return false;
-  if (addr.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    const auto* b = reinterpret_cast<const sockaddr_in*>(&o.addr);
-    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-  }
-  const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-  const auto* b = reinterpret_cast<const sockaddr_in6*>(&o.addr);
-  return a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
-}
-
-common::IpAddress Peer::ip() const noexcept {
-  if (addr.ss_family == AF_INET)
-    return common::IpAddress::from_v4(reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr);
-  return common::IpAddress::from_v6(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr);
-}
-
-Peer Peer::from(const common::SocketAddress& a) noexcept {
-  Peer p;
-  p.len = a.to_sockaddr(p.addr);
-  return p;
-}
-
 // Buffers are written by the kernel before they are read; see SendBatch.
 RecvBatch::RecvBatch() noexcept {  // NOLINT(cppcoreguidelines-pro-type-member-init)
   for (std::size_t i = 0; i < kBatch; ++i) {
@@ -42,8 +18,8 @@ RecvBatch::RecvBatch() noexcept {  // NOLINT(cppcoreguidelines-pro-type-member-i
 std::size_t RecvBatch::recv(int fd, int* error) noexcept {
   for (std::size_t i = 0; i < kBatch; ++i) {
     auto& h = msgs_[i].msg_hdr;
-    h.msg_name = &peers_[i].addr;
-    h.msg_namelen = sizeof peers_[i].addr;
+    h.msg_name = peers_[i].kernel_storage();
+    h.msg_namelen = common::SocketAddress::kCapacity;
     h.msg_control = control_[i].data();
     h.msg_controllen = control_[i].size();
     h.msg_flags = 0;
@@ -55,7 +31,7 @@ std::size_t RecvBatch::recv(int fd, int* error) noexcept {
   }
   for (int i = 0; i < n; ++i) {
     lengths_[i] = msgs_[i].msg_len;
-    peers_[i].len = msgs_[i].msg_hdr.msg_namelen;
+    peers_[i].adopt(msgs_[i].msg_hdr.msg_namelen);
   }
   return static_cast<std::size_t>(n);
 }
@@ -64,22 +40,8 @@ bool RecvBatch::truncated(std::size_t i) const noexcept {
   return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 }
 
-std::optional<Peer> RecvBatch::original_destination(std::size_t i) const noexcept {
-  auto* h = const_cast<msghdr*>(&msgs_[i].msg_hdr);
-  for (cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
-    Peer p;
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_ORIGDSTADDR) {
-      std::memcpy(&p.addr, CMSG_DATA(c), sizeof(sockaddr_in));
-      p.len = sizeof(sockaddr_in);
-      return p;
-    }
-    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_ORIGDSTADDR) {
-      std::memcpy(&p.addr, CMSG_DATA(c), sizeof(sockaddr_in6));
-      p.len = sizeof(sockaddr_in6);
-      return p;
-    }
-  }
-  return std::nullopt;
+std::optional<common::SocketAddress> RecvBatch::original_destination(std::size_t i) noexcept {
+  return original_destination_of(msgs_[i].msg_hdr);
 }
 
 // Buffers are written before they are read; zeroing them would make every page resident.
@@ -91,38 +53,21 @@ SendBatch::SendBatch() noexcept {  // NOLINT(cppcoreguidelines-pro-type-member-i
   }
 }
 
-void SendBatch::commit(std::size_t size, const Peer& to, const std::optional<Peer>& from) noexcept {
+void SendBatch::commit(std::size_t size, const common::SocketAddress& to,
+                       const std::optional<common::SocketAddress>& from) noexcept {
   if (count_ == kBatch) return;
   const std::size_t i = count_++;
   peers_[i] = to;
   iov_[i] = {buffers_[i].data(), size};
   auto& h = msgs_[i].msg_hdr;
-  h.msg_name = &peers_[i].addr;
-  h.msg_namelen = peers_[i].len;
+  h.msg_name = const_cast<sockaddr*>(peers_[i].sockaddr_ptr());
+  h.msg_namelen = peers_[i].sockaddr_len();
   h.msg_control = nullptr;
   h.msg_controllen = 0;
   if (!from) return;
   // The source address of the reply: on a transparent socket it may be a non-local address.
   h.msg_control = control_[i].data();
-  h.msg_controllen = control_[i].size();
-  cmsghdr* c = CMSG_FIRSTHDR(&h);
-  if (from->addr.ss_family == AF_INET) {
-    in_pktinfo info{};
-    info.ipi_spec_dst = reinterpret_cast<const sockaddr_in*>(&from->addr)->sin_addr;
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof info);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-    h.msg_controllen = CMSG_SPACE(sizeof info);
-  } else {
-    in6_pktinfo info{};
-    info.ipi6_addr = reinterpret_cast<const sockaddr_in6*>(&from->addr)->sin6_addr;
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof info);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-    h.msg_controllen = CMSG_SPACE(sizeof info);
-  }
+  set_source(h, from->ip());
 }
 
 std::size_t SendBatch::flush(int fd) noexcept {

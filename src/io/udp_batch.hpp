@@ -2,7 +2,8 @@
 // Batches of datagrams for recvmmsg/sendmmsg with preallocated buffers: receiving and sending a
 // batch allocates nothing and costs one system call. Each received datagram carries its peer and,
 // on transparent sockets, its original destination; each datagram sent may name the source
-// address it must leave from (IP_PKTINFO / IPV6_PKTINFO). Knows nothing about DNS.
+// address it must leave from (IP_PKTINFO / IPV6_PKTINFO, written by io/datagram). Knows nothing
+// about DNS.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,23 +14,12 @@
 #include <span>
 
 #include "common/net.hpp"
+#include "io/datagram.hpp"
 
 namespace dnsfence::io {
 
 inline constexpr std::size_t kBatch = 32;
 inline constexpr std::size_t kMaxDatagram = 4096;  // larger client datagrams are truncated and dropped
-
-/// A peer's address in kernel form, cheap to copy and compare.
-struct Peer {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  /// Equal family, address and port.
-  [[nodiscard]] bool same(const Peer& o) const noexcept;
-  /// The IP address, for policy and metrics.
-  [[nodiscard]] common::IpAddress ip() const noexcept;
-  /// From a SocketAddress (control plane).
-  static Peer from(const common::SocketAddress& a) noexcept;
-};
 
 /// Received datagrams. recv() fills up to kBatch of them.
 class RecvBatch {
@@ -44,14 +34,14 @@ class RecvBatch {
   [[nodiscard]] std::span<std::uint8_t> data(std::size_t i) noexcept { return {buffers_[i].data(), lengths_[i]}; }
   /// True when the datagram did not fit kMaxDatagram.
   [[nodiscard]] bool truncated(std::size_t i) const noexcept;
-  [[nodiscard]] const Peer& peer(std::size_t i) const noexcept { return peers_[i]; }
+  [[nodiscard]] const common::SocketAddress& peer(std::size_t i) const noexcept { return peers_[i]; }
   /// The original destination (IP_RECVORIGDSTADDR), when the socket reports it.
-  [[nodiscard]] std::optional<Peer> original_destination(std::size_t i) const noexcept;
+  [[nodiscard]] std::optional<common::SocketAddress> original_destination(std::size_t i) noexcept;
 
  private:
   std::array<std::array<std::uint8_t, kMaxDatagram>, kBatch> buffers_;
-  std::array<std::array<std::uint8_t, 128>, kBatch> control_;
-  std::array<Peer, kBatch> peers_;
+  alignas(cmsghdr) std::array<std::array<std::uint8_t, kControlSpace>, kBatch> control_;
+  std::array<common::SocketAddress, kBatch> peers_;
   std::array<iovec, kBatch> iov_{};
   std::array<mmsghdr, kBatch> msgs_{};
   std::array<std::size_t, kBatch> lengths_{};
@@ -68,7 +58,8 @@ class SendBatch {
   /// The buffer of the next datagram, to build a reply in place; commit() with its size.
   [[nodiscard]] std::span<std::uint8_t> next() noexcept { return buffers_[count_]; }
   /// Queues the datagram written into next(): to `to`, from `from` when set (tproxy source).
-  void commit(std::size_t size, const Peer& to, const std::optional<Peer>& from = std::nullopt) noexcept;
+  void commit(std::size_t size, const common::SocketAddress& to,
+              const std::optional<common::SocketAddress>& from = std::nullopt) noexcept;
   [[nodiscard]] bool full() const noexcept { return count_ == kBatch; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   /// Sends everything queued; returns how many datagrams the kernel refused.
@@ -76,8 +67,8 @@ class SendBatch {
 
  private:
   std::array<std::array<std::uint8_t, kMaxDatagram>, kBatch> buffers_;
-  std::array<std::array<std::uint8_t, 64>, kBatch> control_;
-  std::array<Peer, kBatch> peers_;
+  alignas(cmsghdr) std::array<std::array<std::uint8_t, kControlSpace>, kBatch> control_;
+  std::array<common::SocketAddress, kBatch> peers_;
   std::array<iovec, kBatch> iov_{};
   std::array<mmsghdr, kBatch> msgs_{};
   std::size_t count_ = 0;

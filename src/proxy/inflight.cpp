@@ -10,24 +10,6 @@
 
 namespace dnsfence::proxy {
 
-CompactAddr CompactAddr::from(const io::Peer& p) noexcept {
-  CompactAddr c;
-  std::memcpy(&c.sa, &p.addr, std::min<std::size_t>(p.len, sizeof c.sa));
-  return c;
-}
-
-io::Peer CompactAddr::peer() const noexcept {
-  io::Peer p;
-  const std::size_t len = sa.sin6_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-  std::memcpy(&p.addr, &sa, len);
-  p.len = static_cast<socklen_t>(len);
-  return p;
-}
-
-bool CompactAddr::same(const io::Peer& p) const noexcept {
-  return peer().same(p);
-}
-
 void store_question(Slot& slot, const dns::Message& query) noexcept {
   slot.client_flags = query.header().flags & (dns::flag::RD | dns::flag::CD);
   const auto& edns = query.edns();

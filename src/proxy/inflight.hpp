@@ -14,48 +14,44 @@
 #include <span>
 #include <vector>
 
+#include "common/net.hpp"
 #include "dns/message.hpp"
 #include "dns/response.hpp"
 #include "io/udp_batch.hpp"
 
 namespace dnsfence::proxy {
 
-/// An IPv4 or IPv6 socket address in 28 octets (a Peer is 128).
-struct CompactAddr {
-  sockaddr_in6 sa{};
-  static CompactAddr from(const io::Peer& p) noexcept;
-  [[nodiscard]] io::Peer peer() const noexcept;
-  [[nodiscard]] bool same(const io::Peer& p) const noexcept;
-};
-
 /// Who is waiting for an answer. UdpOverTcp: a UDP client's query sent again over TCP because
 /// the upstream's UDP answer was truncated (same slot, same upstream ID, same deadline).
 enum class SlotKind : std::uint8_t { Udp, Tcp, Probe, UdpOverTcp };
 
 struct Slot {
-  CompactAddr client;      // Udp: where the answer goes
-  CompactAddr reply_from;  // Udp in tproxy mode: the original destination the answer leaves from
-  CompactAddr target;      // the server the query went to: answers from elsewhere are dropped
+  common::SocketAddress client;      // Udp: where the answer goes
+  common::SocketAddress reply_from;  // Udp in tproxy mode: the original destination the answer leaves from
+  common::SocketAddress target;      // the server the query went to: answers from elsewhere are dropped
   std::array<std::uint8_t, dns::kMaxNameLength + 4> question{};  // name (uncompressed), type, class
   std::uint16_t question_length = 0;
   std::uint16_t client_flags = 0;     // RD and CD, echoed in a SERVFAIL
   std::uint16_t client_udp_size = 0;  // the client's EDNS payload size (at least 512); 0: no EDNS
   std::int64_t sent_ns = 0;
   std::int64_t deadline_ns = 0;
-  std::uint32_t tcp_connection = 0;  // Tcp: connection index and generation
+  std::uint32_t tcp_connection = 0;  // Tcp: the client's connection (io::TcpConnRef)
   std::uint32_t tcp_generation = 0;
-  std::uint32_t tcp_upstream = 0;  // Tcp: the upstream connection carrying it
+  std::uint32_t tcp_upstream = 0;  // Tcp, UdpOverTcp: the upstream connection carrying it (UpstreamStreams)
   std::uint32_t prev = 0;          // deadline FIFO links (kNone: end)
   std::uint32_t next = 0;
   std::uint16_t client_id = 0;
   std::uint16_t upstream_id = 0;
+  std::uint16_t socket = 0;      // which upstream UDP socket it left from (UpstreamSockets)
   std::uint8_t upstream = 0;     // index in the pool, kPassUpstream for a pass-through query
-  std::uint8_t socket = 0;       // which upstream socket it left from
   std::uint8_t listener = 0;     // Udp: which listener it arrived on
   std::uint8_t destination = 0;  // policy::DestinationClass, for metrics
   SlotKind kind = SlotKind::Udp;
   bool has_reply_from = false;
-  bool client_do = false;  // the client's EDNS DO bit, for a query sent again over TCP
+  bool client_do = false;      // the client's EDNS DO bit, for a query sent again over TCP
+  bool on_udp_socket = false;  // counted on `socket` until answered or expired
+  bool on_stream = false;      // waiting on upstream connection `tcp_upstream`
+  bool resent = false;         // already sent again after its upstream connection closed
   bool used = false;
 };
 // 10,000 slots per worker must stay well inside the 12 MiB budget (tests/e2e/serve/inflight_rss.sh).

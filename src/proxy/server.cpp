@@ -26,6 +26,10 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
   check(a.health_check_interval == b.health_check_interval, "health_check_interval_ms");
   check(a.tcp_idle_timeout == b.tcp_idle_timeout && a.tcp_total_timeout == b.tcp_total_timeout, "tcp_*_timeout_ms");
   check(a.tcp_max_connections == b.tcp_max_connections, "tcp_max_connections");
+  check(a.tcp_max_connections_per_client == b.tcp_max_connections_per_client &&
+            a.tcp_max_inflight_per_connection == b.tcp_max_inflight_per_connection &&
+            a.tcp_max_queued_bytes == b.tcp_max_queued_bytes,
+        "tcp_max_*");
   check(a.udp_receive_buffer == b.udp_receive_buffer, "udp_receive_buffer");
   check(a.metrics == b.metrics, "metrics");
   check(a.user == b.user, "user");
@@ -65,6 +69,9 @@ Server::Server(common::Config config)
   registry_.add_collector([this](common::Exposition& out) { collect(out); });
   unsigned n = config_.serve.workers;
   if (n == 0) n = common::usable_cpus();  // the CPUs it may run on, not the machine's
+  // Per-worker caps are rounded up, so the workers together may hold up to n - 1 more.
+  shared_.tcp_clients = std::make_unique<io::ClientLimit>(config_.serve.tcp_max_connections_per_client,
+                                                          config_.serve.tcp_max_connections + n);
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i, n, config_.serve, shared_));
 }
 

@@ -83,8 +83,12 @@ void collect_simple(Exposition& out, const std::vector<const Stats*>& workers) {
       {"dnsfence_oversize_queries_total", Exposition::Type::Counter, "Client datagrams too large to read",
        &Stats::oversize},
       {"dnsfence_tcp_connections", Exposition::Type::Gauge, "Open client TCP connections", &Stats::tcp_connections},
-      {"dnsfence_tcp_refused_total", Exposition::Type::Counter, "TCP connections closed over the cap",
-       &Stats::tcp_refused},
+      {"dnsfence_tcp_refused_total", Exposition::Type::Counter,
+       "TCP connections closed at once: the client address holds tcp_max_connections_per_client", &Stats::tcp_refused},
+      {"dnsfence_upstream_sockets", Exposition::Type::Gauge,
+       "UDP sockets open towards upstreams (each a fresh random port)", &Stats::upstream_sockets},
+      {"dnsfence_upstream_tcp_connections", Exposition::Type::Gauge, "TCP connections open towards upstreams",
+       &Stats::upstream_tcp_connections},
       {"dnsfence_upstream_tcp_retries_total", Exposition::Type::Counter, "Truncated UDP answers asked again over TCP",
        &Stats::tcp_retries},
       {"dnsfence_tproxy_unanswerable_total", Exposition::Type::Counter,
@@ -100,6 +104,19 @@ void collect_simple(Exposition& out, const std::vector<const Stats*>& workers) {
       out.sample({}, v);
     }
   }
+}
+
+void collect_tcp(Exposition& out, const std::vector<const Stats*>& workers) {
+  out.family("dnsfence_tcp_closed_total", "Client TCP connections closed, by reason", Exposition::Type::Counter);
+  for (std::size_t r = 0; r < io::kTcpCloseReasons; ++r)
+    out.sample({{"reason", std::string(io::close_reason_name(static_cast<io::TcpClose>(r)))}},
+               sum(workers, [&](const Stats& s) { return s.tcp_closed[r].get(); }));
+  out.family("dnsfence_tcp_listener_paused_total",
+             "Times the TCP listeners stopped accepting: full (tcp_max_connections) or out of descriptors",
+             Exposition::Type::Counter);
+  for (std::size_t r = 0; r < 2; ++r)
+    out.sample({{"reason", r == 0 ? "full" : "descriptors"}},
+               sum(workers, [&](const Stats& s) { return s.tcp_paused[r].get(); }));
 }
 
 void collect_rules(Exposition& out, const std::vector<const Stats*>& workers, const policy::RuleSet& rules) {
@@ -137,6 +154,7 @@ void collect_metrics(Exposition& out, const std::vector<const Stats*>& workers, 
   collect_latency(out, workers);
   collect_upstreams(out, workers, upstreams, health);
   collect_simple(out, workers);
+  collect_tcp(out, workers);
   collect_rules(out, workers, rules);
 }
 

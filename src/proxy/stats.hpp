@@ -13,6 +13,7 @@
 #include "common/config.hpp"
 #include "common/metrics.hpp"
 #include "dns/response.hpp"
+#include "io/tcp_server.hpp"
 #include "policy/rule_set.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/upstreams.hpp"
@@ -46,14 +47,18 @@ struct Stats {
   std::array<Counter, kLatencyBucketsUs.size() + 1> latency;  // not cumulative; summed on render
   Counter latency_sum_us;
   Counter inflight;
-  Counter answers_dropped;      // from upstreams: wrong source, unknown ID or question mismatch
-  Counter malformed;            // unparseable answers from upstreams
-  Counter send_errors;          // datagrams the kernel refused
-  Counter oversize;             // client datagrams larger than the receive buffer
-  Counter tcp_connections;      // open now
-  Counter tcp_refused;          // over tcp_max_connections
-  Counter tcp_retries;          // truncated UDP answers asked again over TCP
-  Counter tproxy_unanswerable;  // tproxy queries to a port other than 53
+  Counter answers_dropped;  // from upstreams: wrong source, unknown ID or question mismatch
+  Counter malformed;        // unparseable answers from upstreams
+  Counter send_errors;      // datagrams the kernel refused
+  Counter oversize;         // client datagrams larger than the receive buffer
+  Counter tcp_connections;  // open now
+  Counter tcp_refused;      // over tcp_max_connections_per_client
+  std::array<Counter, io::kTcpCloseReasons> tcp_closed;  // by io::TcpClose
+  std::array<Counter, 2> tcp_paused;                     // listener paused: full, out of descriptors (io::TcpPause)
+  Counter upstream_sockets;                              // UDP sockets open now towards upstreams
+  Counter upstream_tcp_connections;                      // TCP connections open now towards upstreams
+  Counter tcp_retries;                                   // truncated UDP answers asked again over TCP
+  Counter tproxy_unanswerable;                           // tproxy queries to a port other than 53
   std::array<Counter, kMaxUpstreams> upstream_sent;
   std::array<Counter, kMaxUpstreams> upstream_timeouts;
   std::array<Counter, kMaxRuleCounters> rule_hits;  // by NameRule::index

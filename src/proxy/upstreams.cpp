@@ -86,7 +86,7 @@ void UpstreamPool::update(const UpstreamSet& set) noexcept {
     if (e.index >= upstreams_.size() || upstreams_[e.index].active) continue;  // a repeat
     auto& u = upstreams_[e.index];
     u.active = true;
-    u.address = io::Peer::from(e.address);
+    u.address = e.address;
     // `probing` stays as it is: a health check still in flight clears it when it completes.
     if (!was_current[e.index] && set.health == nullptr) own_[e.index].reset();
     active_[count_++] = e.index;

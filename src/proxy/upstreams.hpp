@@ -99,7 +99,7 @@ class UpstreamTable {
 class UpstreamPool {
  public:
   struct Upstream {
-    io::Peer address;
+    common::SocketAddress address;
     bool active = false;   // in the current set
     bool probing = false;  // this worker has a health check in flight
   };

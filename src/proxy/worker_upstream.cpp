@@ -1,9 +1,9 @@
-// The worker's upstream side: answers, timeouts and health checks.
+// The worker's upstream side: answers over UDP and over upstream connections, truncated answers
+// asked again over TCP, timeouts and health checks.
 
 #include <algorithm>
 
 #include "dns/response.hpp"
-#include "proxy/tcp_server.hpp"
 #include "proxy/worker.hpp"
 
 namespace dnsfence::proxy {
@@ -25,33 +25,41 @@ constexpr std::array<std::uint8_t, 27> kProbe = {0,   0, 0,   0,   0,   1,   0, 
 
 }  // namespace
 
-void Worker::on_upstream_answers(std::uint8_t socket) noexcept {
+void Worker::on_upstream_answers(std::uint16_t socket) noexcept {
   for (int b = 0; b < 8; ++b) {
-    const std::size_t n = recv_->recv(upstream_sockets_[socket].get());
-    for (std::size_t i = 0; i < n; ++i) {
-      if (recv_->truncated(i)) {
-        stats_.malformed.add();
-        continue;
-      }
-      handle_answer(socket, recv_->data(i), recv_->peer(i));
-    }
+    // An answer may release the last query of a retired socket, which then closes.
+    const int fd = sockets_.fd(socket);
+    if (fd < 0) break;
+    const std::size_t n = recv_->recv(fd);
+    for (std::size_t i = 0; i < n; ++i) handle_answer(socket, recv_->data(i), recv_->peer(i), recv_->truncated(i));
     flush();
     if (n < io::kBatch) break;
   }
 }
 
-void Worker::handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, const io::Peer& from) noexcept {
+void Worker::handle_answer(std::uint16_t socket, std::span<std::uint8_t> data, const common::SocketAddress& from,
+                           bool truncated) noexcept {
   if (data.size() < dns::kHeaderSize) {
     stats_.malformed.add();
     return;
   }
   const auto s = table_.find(get_id(data));
   // Only the server we asked, on the socket we asked from, may answer; anything else is dropped
-  // (a spoofing attempt, or a late answer to a query that already timed out).
-  // A slot waiting over TCP takes no UDP answer (a TCP query, or one retried after truncation).
-  if (!s || table_[*s].kind == SlotKind::Tcp || table_[*s].kind == SlotKind::UdpOverTcp ||
-      table_[*s].socket != socket || !table_[*s].target.same(from)) {
+  // (a spoofing attempt, or a late answer to a query that already timed out). A slot waiting
+  // over TCP takes no UDP answer.
+  if (!s || !table_[*s].on_udp_socket || table_[*s].socket != socket || !(table_[*s].target == from)) {
     stats_.answers_dropped.add();
+    return;
+  }
+  Slot& slot = table_[*s];
+  if (truncated) {
+    // Larger than serve can receive although the query said so (clamp_udp_size): the same
+    // question goes over TCP; otherwise keep waiting.
+    if (slot.kind == SlotKind::Udp && retry_tcp(*s)) {
+      stats_.tcp_retries.add();
+    } else {
+      stats_.malformed.add();
+    }
     return;
   }
   auto answer = dns::parse(data);
@@ -59,7 +67,6 @@ void Worker::handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, co
     stats_.malformed.add();  // keep waiting: the genuine answer may still come
     return;
   }
-  Slot& slot = table_[*s];
   if (!answer->header().has(dns::flag::QR) || !same_question(slot, *answer)) {
     stats_.answers_dropped.add();
     return;
@@ -67,36 +74,82 @@ void Worker::handle_answer(std::uint8_t socket, std::span<std::uint8_t> data, co
   if (slot.upstream != kPassUpstream) pool_.answered(slot.upstream);
   if (slot.kind == SlotKind::Probe) {
     pool_.probe_done(slot.upstream);
-    table_.release(*s);
+    release(*s);
     return;
   }
   // Truncated: ask the same server over TCP in the same slot; the full answer goes to the client
-  // (cut to its size if it must be). If no connection can be made, relay the truncated answer.
-  if (retry_over_tcp(slot, *answer) && tcp_->retry(*s)) {
+  // (cut to its size if it must be). If no connection can take it, relay the truncated answer.
+  if (retry_over_tcp(slot, *answer) && retry_tcp(*s)) {
     stats_.tcp_retries.add();
     return;
   }
-  const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns() - slot.sent_ns) / 1000);
-  stats_.observe_latency(us);
-  set_id(data, slot.client_id);
-  deliver(slot, data);
-  table_.release(*s);
+  accept_answer(*s, data);
+}
+
+void Worker::on_stream_answer(std::uint32_t conn, std::span<std::uint8_t> data) noexcept {
+  if (data.size() < dns::kHeaderSize) {
+    stats_.malformed.add();
+    return;
+  }
+  const auto s = table_.find(get_id(data));
+  if (!s || !table_[*s].on_stream || table_[*s].tcp_upstream != conn) {
+    stats_.answers_dropped.add();
+    return;
+  }
+  auto answer = dns::parse(data);
+  if (!answer || !answer->header().has(dns::flag::QR) || !same_question(table_[*s], *answer)) {
+    stats_.answers_dropped.add();
+    return;
+  }
+  if (table_[*s].upstream != kPassUpstream) pool_.answered(table_[*s].upstream);
+  accept_answer(*s, data);
+}
+
+void Worker::accept_answer(std::uint32_t s, std::span<std::uint8_t> answer) noexcept {
+  Slot& slot = table_[s];
+  stats_.observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ - slot.sent_ns) / 1000));
+  set_id(answer, slot.client_id);
+  deliver(slot, answer);
+  release(s);
+}
+
+bool Worker::retry_tcp(std::uint32_t s) noexcept {
+  Slot& slot = table_[s];
+  std::array<std::uint8_t, dns::kHeaderSize + dns::kMaxNameLength + 4 + 11> query{};
+  const std::size_t n = build_retry_query(slot, query);
+  if (n == 0 || !streams_.send(s, std::span<const std::uint8_t>(query.data(), n), now_)) return false;
+  slot.kind = SlotKind::UdpOverTcp;
+  if (slot.on_udp_socket) {  // no UDP answer is taken any more
+    sockets_.done(slot.socket);
+    slot.on_udp_socket = false;
+  }
+  return true;
 }
 
 void Worker::deliver(Slot& slot, std::span<std::uint8_t> answer) noexcept {
-  if (slot.kind == SlotKind::Tcp) {
-    tcp_->reply(slot.tcp_connection, slot.tcp_generation, answer);
-    return;
+  switch (slot.kind) {
+    case SlotKind::Tcp:
+      tcp_.reply({slot.tcp_connection, slot.tcp_generation}, answer);
+      break;
+    case SlotKind::UdpOverTcp:
+      if (const std::size_t fitted = fit_udp_client(slot, answer); fitted > 0) send_udp(slot, answer.first(fitted));
+      break;
+    case SlotKind::Udp:
+      send_udp(slot, answer);
+      break;
+    case SlotKind::Probe:
+      break;
   }
-  send_udp(slot.listener, slot, answer);
 }
 
-void Worker::send_udp(std::uint8_t listener, const Slot& slot, std::span<const std::uint8_t> data) noexcept {
-  if (slot.has_reply_from) {
-    send_from(listener, slot.reply_from.peer(), slot.client.peer(), data);
-    return;
+void Worker::release(std::uint32_t s) noexcept {
+  Slot& slot = table_[s];
+  if (slot.on_udp_socket) {
+    sockets_.done(slot.socket);
+    slot.on_udp_socket = false;
   }
-  queue_reply(udp_listeners_[listener].fd.get(), data, slot.client.peer(), std::nullopt);
+  if (slot.on_stream) streams_.forget(s);
+  table_.release(s);
 }
 
 void Worker::expire(std::int64_t now) noexcept {
@@ -108,32 +161,34 @@ void Worker::expire(std::int64_t now) noexcept {
     }
     if (slot.kind == SlotKind::Probe) {
       pool_.probe_done(slot.upstream);
-    } else {
-      const auto transport = slot.kind == SlotKind::Tcp ? dns::Transport::Tcp : dns::Transport::Udp;
-      stats_.count(transport, Action::Timeout, static_cast<policy::DestinationClass>(slot.destination));
-      if (slot.kind == SlotKind::Tcp) {
-        tcp_->timed_out(*s);
+    } else if (slot.kind == SlotKind::Tcp) {
+      stats_.count(dns::Transport::Tcp, Action::Timeout, static_cast<policy::DestinationClass>(slot.destination));
+      const std::size_t n = build_servfail(slot, dns::Transport::Tcp, scratch_);
+      const io::TcpConnRef conn{slot.tcp_connection, slot.tcp_generation};
+      if (n > 0) {
+        tcp_.reply(conn, std::span<const std::uint8_t>(scratch_.data(), n));
       } else {
-        if (slot.kind == SlotKind::UdpOverTcp) tcp_->close_upstream_of(*s);
-        const std::size_t n = build_servfail(slot, dns::Transport::Udp, std::span<std::uint8_t>(scratch_.data(), 512));
-        if (n > 0) send_udp(slot.listener, slot, std::span<const std::uint8_t>(scratch_.data(), n));
+        tcp_.finish(conn);
       }
+    } else {
+      stats_.count(dns::Transport::Udp, Action::Timeout, static_cast<policy::DestinationClass>(slot.destination));
+      const std::size_t n = build_servfail(slot, dns::Transport::Udp, std::span<std::uint8_t>(scratch_.data(), 512));
+      if (n > 0) send_udp(slot, std::span<const std::uint8_t>(scratch_.data(), n));
     }
-    table_.release(*s);
+    release(*s);
   }
 }
 
 bool Worker::send_probe(std::uint8_t upstream) noexcept {
-  const std::int64_t now = now_ns();
-  auto s = table_.acquire(random(), now, now + config_.upstream_timeout.count() * 1'000'000);
+  auto s = table_.acquire(random(), now_, now_ + config_.upstream_timeout.count() * 1'000'000);
   if (!s) return false;
   Slot& slot = table_[*s];
   slot.kind = SlotKind::Probe;
   slot.upstream = upstream;
-  slot.target = CompactAddr::from(pool_[upstream].address);
+  slot.target = pool_[upstream].address;
   if (auto probe = dns::parse(kProbe)) store_question(slot, *probe);
-  if (!send_upstream_udp(*s, kProbe)) {
-    table_.release(*s);
+  if (!send_upstream_udp(*s, kProbe, nullptr)) {
+    release(*s);
     return false;
   }
   return true;

@@ -1,20 +1,16 @@
 #include "witness/server.hpp"
 
-#include "witness/udp.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <new>
 #include <queue>
 #include <system_error>
-#include <unordered_map>
+
+#include "io/datagram.hpp"
+#include "io/poller.hpp"
+#include "io/socket.hpp"
 
 namespace dnsfence::witness {
 namespace {
@@ -22,24 +18,20 @@ namespace {
 using Steady = std::chrono::steady_clock;
 constexpr std::size_t kMaxMessage = 65535;
 constexpr int kUdpBurst = 64;  // datagrams per socket per wake-up, so TCP is never starved
+constexpr int kTickMs = 100;   // TCP timeouts are checked this often
+enum Kind : std::uint8_t { kStop, kUdp, kTcpListener, kTcpConnection };
 
-int open_socket(const common::SocketAddress& e, int type) {
-  const int fd = ::socket(e.ip().family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const auto fail = [&](const char* what) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    throw std::system_error(err, std::generic_category(), std::string(what) + " " + e.to_string());
-  };
-  if (fd < 0) fail("socket");
-  const int one = 1;
-  if (!e.ip().is_v4() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) fail("IPV6_V6ONLY");
-  if (type == SOCK_STREAM && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) fail("SO_REUSEADDR");
-  sockaddr_storage ss{};
-  const socklen_t len = e.to_sockaddr(ss);
-  if (type == SOCK_DGRAM && !enable_pktinfo(fd, !e.ip().is_v4())) fail("IP_PKTINFO");
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) fail("bind");
-  if (type == SOCK_STREAM && ::listen(fd, 64) != 0) fail("listen");
-  return fd;
+std::int64_t steady_ns(Steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+io::Fd open_socket(const common::SocketAddress& e, bool udp) {
+  auto fd = udp ? io::open_udp(e, {}) : io::open_tcp_listener(e, {}, 64);
+  if (!fd)
+    throw std::system_error(fd.error(), std::generic_category(), (udp ? "bind udp " : "bind tcp ") + e.to_string());
+  if (udp && !io::enable_pktinfo(fd->get(), e.family()))
+    throw std::system_error(errno, std::generic_category(), "IP_PKTINFO " + e.to_string());
+  return std::move(*fd);
 }
 
 }  // namespace
@@ -54,7 +46,15 @@ WitnessMetrics::WitnessMetrics(common::Registry& r) {
   delays_dropped = &r.counter("dnsfence_witness_delays_dropped_total",
                               "Delayed replies not sent because max_pending_delays were waiting");
   tcp_refused = &r.counter("dnsfence_witness_tcp_refused_total",
-                           "TCP connections closed at once because max_tcp_connections were open");
+                           "TCP connections closed at once: the client address holds its share of connections");
+  for (std::size_t i = 0; i < io::kTcpCloseReasons; ++i)
+    tcp_closed[i] = &r.counter("dnsfence_witness_tcp_closed_total", "TCP connections closed, by reason",
+                               {{"reason", std::string(io::close_reason_name(static_cast<io::TcpClose>(i)))}});
+  for (std::size_t i = 0; i < 2; ++i)
+    tcp_paused[i] = &r.counter("dnsfence_witness_tcp_listener_paused_total",
+                               "Times the TCP listeners stopped accepting: full or out of descriptors",
+                               {{"reason", i == 0 ? "full" : "descriptors"}});
+  tcp_connections = &r.gauge("dnsfence_witness_tcp_connections", "Open TCP connections");
   out_of_memory =
       &r.counter("dnsfence_witness_out_of_memory_total", "Packets or connections dropped because memory ran out");
   records_lost = &r.counter("dnsfence_witness_records_lost_total",
@@ -66,19 +66,13 @@ WitnessMetrics::WitnessMetrics(common::Registry& r) {
   runs_refused = &r.counter("dnsfence_witness_runs_refused_total", "Run creations refused: max_runs alive");
 }
 
-struct Server::State {
-  struct Conn {
-    std::uint64_t generation = 0;
-    std::vector<std::uint8_t> buffer;
-    Steady::time_point last_active;
-    common::SocketAddress peer;
-  };
+struct Server::State final : io::TcpHandler {
   struct Pending {
     Steady::time_point due;
-    int fd = -1;
-    std::uint64_t generation = 0;  // TCP: the connection it belongs to; UDP: 0
+    int fd = -1;            // UDP: the socket to reply by
+    io::TcpConnRef conn{};  // TCP: the connection (fd < 0)
     common::SocketAddress peer;
-    LocalAddress local;  // UDP: reply from the address the query was sent to
+    io::LocalAddress local;  // UDP: reply from the address the query was sent to
     std::vector<std::uint8_t> reply;
     bool operator>(const Pending& o) const noexcept { return due > o.due; }
   };
@@ -87,45 +81,39 @@ struct Server::State {
   ServerLimits limits;
   WitnessMetrics& metrics;
   ResponseRateLimiter rrl{limits.rrl};
-  std::vector<int> udp;
+  io::Poller poller;
+  std::vector<io::Fd> udp;
   std::vector<common::SocketAddress> udp_bound;
-  std::vector<int> tcp;
-  std::unordered_map<int, Conn> conns;
-  std::uint64_t next_generation = 1;
+  std::unique_ptr<io::ClientLimit> clients;
+  std::unique_ptr<io::TcpServer> tcp;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
   std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxMessage);
-  std::vector<std::uint8_t> framed = std::vector<std::uint8_t>(kMaxMessage + 2);  // TCP: length + message
   std::vector<std::uint8_t> in = std::vector<std::uint8_t>(kMaxMessage);
 
-  State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(std::move(l)), metrics(m) {}
-  ~State();
+  State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(std::move(l)), metrics(m) {
+    clients =
+        std::make_unique<io::ClientLimit>(l.tcp_max_per_client, static_cast<std::uint32_t>(l.max_tcp_connections));
+    const io::TcpLimits tl{.max_connections = static_cast<std::uint32_t>(l.max_tcp_connections),
+                           .max_pending = l.tcp_max_pending,
+                           .max_queued = l.tcp_max_queued,
+                           .idle_ns = std::chrono::nanoseconds(l.tcp_idle).count(),
+                           .lifetime_ns = std::chrono::nanoseconds(l.tcp_lifetime).count()};
+    tcp = std::make_unique<io::TcpServer>(poller, *this, tl, kTcpListener, kTcpConnection, clients.get());
+  }
+  ~State() override { tcp.reset(); }  // before the ClientLimit it refers to
+
   void on_udp(int fd);
-  void on_accept(int fd);
-  void on_tcp(int fd);
-  void handle(std::span<const std::uint8_t> query, const Peer& peer, const LocalAddress& local, int fd,
-              std::uint64_t generation);
-  void send_tcp(int fd, std::span<const std::uint8_t> reply) noexcept;
+  void handle(std::span<const std::uint8_t> query, const Peer& peer, const io::LocalAddress& local, int fd,
+              io::TcpConnRef conn);
+  void on_message(io::TcpConnRef conn, const io::TcpConnInfo& info, std::span<std::uint8_t> m) noexcept override;
+  void on_closed(io::TcpClose reason) noexcept override { metrics.tcp_closed[static_cast<std::size_t>(reason)]->inc(); }
+  void on_refused() noexcept override { metrics.tcp_refused->inc(); }
+  void on_paused(io::TcpPause why) noexcept override { metrics.tcp_paused[static_cast<std::size_t>(why)]->inc(); }
+  void on_open(std::uint32_t n) noexcept override { metrics.tcp_connections->set(n); }
   bool rate_allows(const Peer& peer, Decision& d) noexcept;
-  void close_conn(int fd) noexcept;
   void fire_due(Steady::time_point now);
-  void expire_idle(Steady::time_point now);
   [[nodiscard]] int timeout_ms(Steady::time_point now) const;
 };
-
-Server::State::~State() {
-  for (const int fd : udp) ::close(fd);
-  for (const int fd : tcp) ::close(fd);
-  for (const auto& [fd, conn] : conns) ::close(fd);
-}
-
-void Server::State::send_tcp(int fd, std::span<const std::uint8_t> reply) noexcept {
-  // One buffer with the length prefix, so a reply is never split across two segments needlessly.
-  framed[0] = static_cast<std::uint8_t>(reply.size() >> 8);
-  framed[1] = static_cast<std::uint8_t>(reply.size());
-  std::memcpy(framed.data() + 2, reply.data(), reply.size());
-  const ssize_t n = ::send(fd, framed.data(), reply.size() + 2, MSG_NOSIGNAL);
-  if (n != static_cast<ssize_t>(reply.size() + 2)) close_conn(fd);  // a stalled reader loses its connection
-}
 
 // Response rate limiting (rrl.hpp), UDP only: false if the answer must not be sent; a slipped one
 // is truncated in `out` (the client retries over TCP).
@@ -147,119 +135,83 @@ bool Server::State::rate_allows(const Peer& peer, Decision& d) noexcept {
   return true;
 }
 
-void Server::State::handle(std::span<const std::uint8_t> query, const Peer& peer, const LocalAddress& local, int fd,
-                           std::uint64_t generation) {
+void Server::State::handle(std::span<const std::uint8_t> query, const Peer& peer, const io::LocalAddress& local, int fd,
+                           io::TcpConnRef conn) {
   Decision d = responder.respond(query, peer, std::span<std::uint8_t>(out.data(), kMaxMessage));
   metrics.queries[static_cast<std::size_t>(d.outcome)]->inc();
   if (d.cap_dropped) metrics.records_dropped->inc();
   if (d.overflow) metrics.records_lost->inc();
-  if (d.reply_size > 0 && peer.transport == dns::Transport::Udp && !rate_allows(peer, d)) return;
-  if (d.reply_size == 0) return;
+  const bool over_tcp = peer.transport == dns::Transport::Tcp;
+  if (d.reply_size > 0 && !over_tcp && !rate_allows(peer, d)) return;
+  if (d.reply_size == 0) {
+    if (over_tcp) tcp->finish(conn);  // noreply: nothing is owed any more
+    return;
+  }
   const auto reply = std::span<const std::uint8_t>(out.data(), d.reply_size);
   if (d.delay_ms == 0) {
-    if (peer.transport == dns::Transport::Tcp) {
-      send_tcp(fd, reply);
+    if (over_tcp) {
+      tcp->reply(conn, reply);
     } else {
-      send_to(fd, peer.endpoint, local, reply);
+      io::send_to(fd, peer.endpoint, local, reply);
     }
     return;
   }
   if (pending.size() >= limits.max_pending_delays) {
     metrics.delays_dropped->inc();
+    if (over_tcp) tcp->finish(conn);
     return;
   }
-  pending.push(Pending{Steady::now() + std::chrono::milliseconds(d.delay_ms), fd, generation, peer.endpoint, local,
-                       std::vector<std::uint8_t>(reply.begin(), reply.end())});
+  pending.push(Pending{Steady::now() + std::chrono::milliseconds(d.delay_ms), over_tcp ? -1 : fd, conn, peer.endpoint,
+                       local, std::vector<std::uint8_t>(reply.begin(), reply.end())});
 }
 
 void Server::State::on_udp(int fd) {
   for (int i = 0; i < kUdpBurst; ++i) {
-    const auto d = receive(fd, in);
+    const auto d = io::receive(fd, in);
     if (!d) return;  // EAGAIN, or a transient error: poll again
-    handle(std::span<const std::uint8_t>(in.data(), d->size), Peer{d->peer, dns::Transport::Udp}, d->local, fd, 0);
+    handle(std::span<const std::uint8_t>(in.data(), d->size), Peer{d->peer, dns::Transport::Udp}, d->local, fd, {});
   }
 }
 
-void Server::State::on_accept(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  const int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (c < 0) return;
-  if (conns.size() >= limits.max_tcp_connections) {
-    metrics.tcp_refused->inc();
-    ::close(c);
-    return;
+void Server::State::on_message(io::TcpConnRef conn, const io::TcpConnInfo& info, std::span<std::uint8_t> m) noexcept {
+  try {
+    handle(m, Peer{info.peer, dns::Transport::Tcp}, io::LocalAddress{}, -1, conn);
+  } catch (const std::bad_alloc&) {
+    // Out of memory for a delayed reply: that query is lost, the server keeps serving.
+    metrics.out_of_memory->inc();
+    tcp->finish(conn);
   }
-  conns.emplace(c, Conn{next_generation++, {}, Steady::now(), from_sockaddr(ss)});
-}
-
-void Server::State::on_tcp(int fd) {
-  Conn& conn = conns.at(fd);
-  std::array<std::uint8_t, 4096> chunk{};
-  const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
-  if (n <= 0) {
-    if (n == 0 || (errno != EAGAIN && errno != EINTR)) close_conn(fd);
-    return;
-  }
-  conn.last_active = Steady::now();
-  conn.buffer.insert(conn.buffer.end(), chunk.begin(), chunk.begin() + n);
-  const std::uint64_t generation = conn.generation;
-  const common::SocketAddress peer = conn.peer;
-  // Answer every complete message (RFC 7766 pipelining); the connection may close while answering.
-  while (conns.contains(fd)) {
-    auto& buffer = conns.at(fd).buffer;
-    if (buffer.size() < 2) return;
-    const std::size_t length = (static_cast<std::size_t>(buffer[0]) << 8) | buffer[1];
-    if (buffer.size() < 2 + length) return;
-    std::memcpy(in.data(), buffer.data() + 2, length);  // `in` holds 65535: no allocation per message
-    buffer.erase(buffer.begin(), buffer.begin() + 2 + static_cast<std::ptrdiff_t>(length));
-    handle(std::span<const std::uint8_t>(in.data(), length), Peer{peer, dns::Transport::Tcp}, LocalAddress{}, fd,
-           generation);
-  }
-}
-
-void Server::State::close_conn(int fd) noexcept {
-  if (conns.erase(fd) > 0) ::close(fd);
 }
 
 void Server::State::fire_due(Steady::time_point now) {
   while (!pending.empty() && pending.top().due <= now) {
     const Pending& p = pending.top();
-    if (p.generation == 0) {
-      send_to(p.fd, p.peer, p.local, p.reply);
-    } else if (auto it = conns.find(p.fd); it != conns.end() && it->second.generation == p.generation) {
-      send_tcp(p.fd, p.reply);  // only if the same connection is still open
+    if (p.fd >= 0) {
+      io::send_to(p.fd, p.peer, p.local, p.reply);
+    } else {
+      tcp->reply(p.conn, p.reply);  // only if the same connection is still open
     }
     pending.pop();
   }
 }
 
-void Server::State::expire_idle(Steady::time_point now) {
-  std::erase_if(conns, [&](const auto& entry) {
-    if (now - entry.second.last_active < limits.tcp_idle) return false;
-    ::close(entry.first);
-    return true;
-  });
-}
-
 int Server::State::timeout_ms(Steady::time_point now) const {
-  constexpr int kHousekeepingMs = 1000;
-  if (pending.empty()) return kHousekeepingMs;
+  if (pending.empty()) return kTickMs;
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(pending.top().due - now).count();
-  return static_cast<int>(std::clamp<std::int64_t>(wait, 0, kHousekeepingMs));
+  return static_cast<int>(std::clamp<std::int64_t>(wait, 0, kTickMs));
 }
 
 Server::Server(const Responder& responder, const std::vector<common::SocketAddress>& listen, ServerLimits limits,
                WitnessMetrics& metrics)
     : state_(std::make_unique<State>(responder, std::move(limits), metrics)) {
   for (const auto& e : listen) {
-    state_->udp.push_back(open_socket(e, SOCK_DGRAM));
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(state_->udp.back(), reinterpret_cast<sockaddr*>(&ss), &len);
-    const common::SocketAddress bound = from_sockaddr(ss);
-    state_->udp_bound.push_back(bound);
-    state_->tcp.push_back(open_socket(bound, SOCK_STREAM));  // same port as UDP, also when asked for 0
+    io::Fd u = open_socket(e, true);
+    const auto bound = io::local_address(u.get());
+    if (!bound) throw std::system_error(bound.error(), std::generic_category(), "getsockname " + e.to_string());
+    state_->poller.add(u.get(), io::tag(kUdp, static_cast<std::uint32_t>(state_->udp.size())), EPOLLIN);
+    state_->udp.push_back(std::move(u));
+    state_->udp_bound.push_back(*bound);
+    state_->tcp->add_listener(open_socket(*bound, false), false);  // same port as UDP, also when asked for 0
   }
 }
 
@@ -271,37 +223,41 @@ std::vector<common::SocketAddress> Server::bound() const {
 
 void Server::run(int stop_fd) {
   State& s = *state_;
-  std::vector<pollfd> fds;
+  s.poller.add(stop_fd, io::tag(kStop, 0), EPOLLIN);
+  std::array<epoll_event, 64> events{};
+  std::int64_t last_tick = 0;
   while (true) {
-    fds.clear();
-    fds.push_back(pollfd{stop_fd, POLLIN, 0});
-    for (const int fd : s.udp) fds.push_back(pollfd{fd, POLLIN, 0});
-    for (const int fd : s.tcp) fds.push_back(pollfd{fd, POLLIN, 0});
-    for (const auto& [fd, conn] : s.conns) fds.push_back(pollfd{fd, POLLIN, 0});
-    const int n = ::poll(fds.data(), fds.size(), s.timeout_ms(Steady::now()));
-    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll");
-    if (fds[0].revents != 0) return;
-    const std::size_t udp_end = 1 + s.udp.size();
-    const std::size_t tcp_end = udp_end + s.tcp.size();
-    for (std::size_t i = 1; n > 0 && i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
+    const int n = s.poller.wait(events, s.timeout_ms(Steady::now()));
+    const auto now = Steady::now();
+    s.tcp->set_now(steady_ns(now));
+    for (int i = 0; i < n; ++i) {
+      const auto index = io::tag_index(events[i].data.u64);
       try {
-        if (i < udp_end) {
-          s.on_udp(fds[i].fd);
-        } else if (i < tcp_end) {
-          s.on_accept(fds[i].fd);
-        } else if (s.conns.contains(fds[i].fd)) {
-          s.on_tcp(fds[i].fd);
+        switch (io::tag_kind(events[i].data.u64)) {
+          case kStop:
+            s.poller.remove(stop_fd);
+            return;
+          case kUdp:
+            s.on_udp(s.udp[index].get());
+            break;
+          case kTcpListener:
+            s.tcp->on_listener(index);
+            break;
+          default:
+            s.tcp->on_connection(index, events[i].events);
+            break;
         }
       } catch (const std::bad_alloc&) {
-        // Out of memory for a connection buffer or a delayed reply: that packet is lost, the
-        // server keeps serving (every container operation above leaves its state intact).
+        // Out of memory for a delayed reply: that packet is lost, the server keeps serving.
         s.metrics.out_of_memory->inc();
       }
     }
-    const auto now = Steady::now();
+    s.tcp->run_deferred();
     s.fire_due(now);
-    s.expire_idle(now);
+    if (steady_ns(now) - last_tick >= std::int64_t{kTickMs} * 1'000'000) {
+      s.tcp->tick(steady_ns(now));
+      last_tick = steady_ns(now);
+    }
   }
 }
 

@@ -1,7 +1,11 @@
 #pragma once
 // The witness's DNS sockets: UDP and TCP on every listen address (IPv4 and IPv6), one thread, one
-// poll() loop. Delayed replies wait in a bounded timer queue; `noreply` queries get nothing. The
-// loop returns when the stop descriptor (a signalfd or eventfd) becomes readable.
+// event loop (io::Poller). DNS over TCP is io::TcpServer, the component `serve` uses too, with the
+// same limits (connections, per client address, pending queries per connection, answers queued
+// for a client that does not read, idle time measured from the last complete query and shortened
+// under pressure, total lifetime, pause on EMFILE). Delayed replies wait in a bounded timer queue;
+// `noreply` queries get nothing. The loop returns when the stop descriptor (a signalfd or eventfd)
+// becomes readable.
 
 #include <chrono>
 #include <cstdint>
@@ -10,6 +14,7 @@
 
 #include "common/metrics.hpp"
 #include "common/net.hpp"
+#include "io/tcp_server.hpp"
 #include "witness/responder.hpp"
 #include "witness/rrl.hpp"
 
@@ -21,11 +26,14 @@ struct WitnessMetrics {
   std::array<common::Counter*, kOutcomeCount> queries{};
   common::Counter* records_dropped = nullptr;  // probes of a live run beyond max_resolvers_per_run
   common::Counter* delays_dropped = nullptr;   // delayed replies beyond max_pending_delays
-  common::Counter* tcp_refused = nullptr;      // connections beyond max_tcp_connections
-  common::Counter* out_of_memory = nullptr;    // packets dropped because an allocation failed
-  common::Counter* records_lost = nullptr;     // probes of a live run lost: the store's buffer was full
-  common::Counter* rrl_slipped = nullptr;      // UDP answers over the rate limit, sent truncated
-  common::Counter* rrl_dropped = nullptr;      // UDP answers over the rate limit, not sent
+  common::Counter* tcp_refused = nullptr;      // connections beyond tcp_max_per_client
+  std::array<common::Counter*, io::kTcpCloseReasons> tcp_closed{};
+  std::array<common::Counter*, 2> tcp_paused{};  // full, out of descriptors
+  common::Gauge* tcp_connections = nullptr;
+  common::Counter* out_of_memory = nullptr;  // packets dropped because an allocation failed
+  common::Counter* records_lost = nullptr;   // probes of a live run lost: the store's buffer was full
+  common::Counter* rrl_slipped = nullptr;    // UDP answers over the rate limit, sent truncated
+  common::Counter* rrl_dropped = nullptr;    // UDP answers over the rate limit, not sent
   common::Gauge* runs_active = nullptr;
   common::Counter* runs_created = nullptr;
   common::Counter* runs_refused = nullptr;  // create requests refused because max_runs are live
@@ -34,8 +42,12 @@ struct WitnessMetrics {
 struct ServerLimits {
   std::size_t max_pending_delays = 1024;
   std::size_t max_tcp_connections = 64;
-  std::chrono::milliseconds tcp_idle{10000};
-  RrlConfig rrl;  // response rate limiting of UDP answers (off unless rrl.rate > 0)
+  std::chrono::milliseconds tcp_idle{10000};      // since the last complete query; shortened when busy
+  std::chrono::milliseconds tcp_lifetime{30000};  // whatever the connection does
+  std::uint32_t tcp_max_per_client = 8;           // connections per client address; 0: no cap
+  std::uint32_t tcp_max_pending = 100;            // queries per connection waiting for an answer (delays)
+  std::size_t tcp_max_queued = 131072;            // answer octets waiting for a client that does not read
+  RrlConfig rrl;                                  // response rate limiting of UDP answers (off unless rrl.rate > 0)
 };
 
 class Server {

@@ -29,6 +29,8 @@ TEST(Config, TheAnnotatedExampleLoadsWithEveryKey) {
   EXPECT_EQ(c.allowlist[1].to_string(), "2001:db8:53::53/128");
   EXPECT_EQ(c.firewall.mode, FirewallMode::Redirect);
   EXPECT_EQ(c.firewall.sources.size(), 2U);
+  EXPECT_EQ(c.serve.tcp_max_connections_per_client, 32U);
+  EXPECT_EQ(c.serve.tcp_max_queued_bytes, 131072U);
 }
 
 TEST(Config, DefaultsWhenSectionsAreAbsent) {
@@ -36,6 +38,9 @@ TEST(Config, DefaultsWhenSectionsAreAbsent) {
   EXPECT_EQ(c.serve.max_inflight, 10000U);
   EXPECT_EQ(c.serve.udp_receive_buffer, 0U);  // the kernel's default, as dnsdist and unbound
   EXPECT_EQ(c.serve.upstream_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.serve.tcp_max_connections_per_client, 32U);
+  EXPECT_EQ(c.serve.tcp_max_inflight_per_connection, 100U);
+  EXPECT_EQ(c.serve.tcp_max_queued_bytes, 131072U);
   EXPECT_EQ(c.firewall.profile, FirewallProfile::Server);
   EXPECT_TRUE(c.allowlist.empty());
 }
@@ -55,6 +60,11 @@ TEST(Config, ErrorsNameFileLineAndReason) {
             "t.toml:3:16: serve.max_inflight must be between 1 and 1000000");
   EXPECT_EQ(error_of("[serve]\nudp_receive_buffer = -1\n"),
             "t.toml:2:22: serve.udp_receive_buffer must be between 0 and 1073741824");
+  EXPECT_EQ(error_of("[serve]\ntcp_max_inflight_per_connection = 0\n"),
+            "t.toml:2:35: serve.tcp_max_inflight_per_connection must be between 1 and 65535");
+  // One answer of the largest size must always fit the queue.
+  EXPECT_EQ(error_of("[serve]\ntcp_max_queued_bytes = 4096\n"),
+            "t.toml:2:24: serve.tcp_max_queued_bytes must be between 65537 and 1073741824");
   EXPECT_EQ(error_of("[[serve.names]]\nname = \"a..b\"\n"), "t.toml:1:1: serve.names.name: empty label");
   EXPECT_EQ(error_of("[bogus]\n"), "t.toml:1:1: unknown key bogus");
 }

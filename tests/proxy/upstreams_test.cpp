@@ -161,7 +161,7 @@ TEST(UpstreamPool, UpdateKeepsHealthOfKeptUpstreamsAndNeverPicksRemovedOnes) {
   pool.due_probes(2000, 1000, [&](std::uint8_t i) { return probed.insert(i).second; });
   EXPECT_EQ(probed, (std::set<std::uint8_t>{3}));  // 1 is still probing, 0 is gone
   for (std::uint64_t r = 0; r < 50; ++r) EXPECT_NE(*pool.pick(r), 0);
-  EXPECT_EQ(pool[3].address.addr.ss_family, AF_INET);
+  EXPECT_EQ(pool[3].address.family(), AF_INET);
 }
 
 // A lame delegation (some names time out, the rest answer) is not a dead upstream: only
