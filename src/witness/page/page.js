@@ -207,6 +207,15 @@ const DnsfenceLeaktest = (() => {
     };
   }
 
+  const HEADLINE = {
+    OK: 'No leak: your lookups stayed with your VPN',
+    INTERCEPTED: 'Protected: your VPN caught lookups meant for another resolver',
+    'LEAK-TYPE2': 'Leak: a resolver that is not your VPN\'s sees your lookups',
+    STEALTH: 'Leak: a hidden resolver likely receives your lookups',
+    TAMPERED: 'Forged answers: someone answers lookups in the test server\'s place',
+    INCONCLUSIVE: 'The test could not tell',
+  };
+
   const SUMMARY = {
     OK: 'Your lookups went to your VPN\'s resolver. Nobody else saw the names you look up.',
     INTERCEPTED:
@@ -262,10 +271,10 @@ const DnsfenceLeaktest = (() => {
     }
     findings.sort((a, b) => ORDER.indexOf(a.verdict) - ORDER.indexOf(b.verdict));
     const overall = findings.length ? worst(findings.map((f) => f.verdict)) : 'INCONCLUSIVE';
-    return { overall, summary: SUMMARY[overall], findings, timing: t };
+    return { overall, headline: HEADLINE[overall], summary: SUMMARY[overall], findings, timing: t };
   }
 
-  return { ORDER, SETTINGS, worst, median, clock, timing, judge, tokenName, SUMMARY };
+  return { ORDER, SETTINGS, worst, median, clock, timing, judge, tokenName, HEADLINE, SUMMARY };
 })();
 
 // ---- The page: runs the test and shows the result. ----------------------------------------------
@@ -363,7 +372,7 @@ const DnsfenceLeaktest = (() => {
       }
       show(L.judge(run, probes, clk), run, performance.now() - t0);
     } catch (e) {
-      show({ overall: 'INCONCLUSIVE', summary: L.SUMMARY.INCONCLUSIVE, findings: [{ verdict: 'INCONCLUSIVE', title: 'The test could not run', text: String(e.message || e), details: [] }] }, null, performance.now() - t0);
+      show({ overall: 'INCONCLUSIVE', headline: L.HEADLINE.INCONCLUSIVE, summary: L.SUMMARY.INCONCLUSIVE, findings: [{ verdict: 'INCONCLUSIVE', title: 'The test could not run', text: String(e.message || e), details: [] }] }, null, performance.now() - t0);
     }
     $('start').disabled = false;
   }
@@ -392,11 +401,28 @@ const DnsfenceLeaktest = (() => {
     return li;
   }
 
+  // What the lookups' times said, for the curious: one line per name, or why they say nothing.
+  function timingDetails(t) {
+    if (!t) return [];
+    const out = [el('summary', 'How long the lookups took')];
+    const word = { stealth: 'a wait before any resolver reached the test server: a silent resolver', fast: 'quick, no fallback', slow: 'slow, but after reaching the test server: a slow path, not a silent resolver', unmeasured: `not measured: ${t.reason}` };
+    out.push(el('p', `Timing check: ${word[t.state] || t.state}.`));
+    const dl = el('dl');
+    for (const r of t.rows || []) {
+      const label = r.kind === 'delay' ? `${r.name} (held ${S.delayMs} ms by the test server)` : r.name;
+      dl.append(el('dt', label), el('dd', `${Math.round(r.lookupMs)} ms lookup, ${Number.isFinite(r.preMs) ? Math.round(r.preMs) : '?'} ms before the test server saw it`));
+    }
+    out.push(dl);
+    return out;
+  }
+
   function show(result, run, elapsedMs) {
     const box = $('result');
     box.dataset.verdict = result.overall;
     $('verdict-word').textContent = result.overall;
+    $('verdict-headline').textContent = result.headline;
     $('verdict-text').textContent = result.summary;
+    $('timing').replaceChildren(...timingDetails(result.timing));
     const ul = $('findings');
     ul.replaceChildren(...result.findings.map(findingItem));
     $('elapsed').textContent = `Finished in ${(elapsedMs / 1000).toFixed(1)} s.`;
