@@ -95,3 +95,24 @@ TEST_F(ReportsTest, GarbageNeverCrashes) {
 
 }  // namespace
 }  // namespace dnsfence::witness
+
+#include "witness/roles.hpp"
+
+namespace dnsfence::witness {
+namespace {
+
+TEST(Roles, TheLongestDeclaredPrefixNamesTheRole) {
+  const std::vector<ResolverRole> roles = {
+      {"Example VPN", {*common::Prefix::parse("192.0.2.0/28"), *common::Prefix::parse("10.64.0.0/24")}},
+      {"Example VPN (Paris)", {*common::Prefix::parse("192.0.2.2/32"), *common::Prefix::parse("2001:db8:2::/48")}},
+  };
+  EXPECT_EQ(role_of(roles, *common::IpAddress::parse("192.0.2.2"))->name, "Example VPN (Paris)");
+  EXPECT_EQ(role_of(roles, *common::IpAddress::parse("192.0.2.3"))->name, "Example VPN");
+  EXPECT_EQ(role_of(roles, *common::IpAddress::parse("10.64.0.53"))->name, "Example VPN");
+  EXPECT_EQ(role_of(roles, *common::IpAddress::parse("2001:db8:2::2"))->name, "Example VPN (Paris)");
+  EXPECT_EQ(role_of(roles, *common::IpAddress::parse("203.0.113.53")), nullptr) << "not the VPN's: a leak";
+  EXPECT_EQ(role_of({}, *common::IpAddress::parse("192.0.2.2")), nullptr);
+}
+
+}  // namespace
+}  // namespace dnsfence::witness
