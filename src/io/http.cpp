@@ -1,7 +1,6 @@
 #include "io/http.hpp"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+
+#include "io/socket.hpp"
 
 namespace dnsfence::io::http {
 namespace {
@@ -63,57 +64,17 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The Content-Length of a header block (nullopt if absent, -1 if malformed).
-std::optional<long> content_length(std::string_view headers) {
+// The Content-Length of a reply's header block (nullopt if absent or malformed).
+std::optional<std::size_t> content_length(std::string_view headers) {
   const std::string h = lower(headers);
-  if (h.find("\r\ntransfer-encoding:") != std::string::npos) return -1;  // chunked: not supported
   const auto at = h.find("\r\ncontent-length:");
   if (at == std::string::npos) return std::nullopt;
   std::size_t pos = at + 17;
   while (pos < h.size() && h[pos] == ' ') ++pos;
-  long v = 0;
+  std::size_t v = 0;
   const auto [end, ec] = std::from_chars(h.data() + pos, h.data() + h.size(), v);
-  if (ec != std::errc() || v < 0 || (end != h.data() + h.size() && *end != '\r')) return -1;
+  if (ec != std::errc() || (end != h.data() + h.size() && *end != '\r' && *end != ' ')) return std::nullopt;
   return v;
-}
-
-std::string serialize(const Response& r) {
-  return "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason(r.status)) +
-         "\r\nContent-Type: " + r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) +
-         "\r\nConnection: close\r\n\r\n" + r.body;
-}
-
-Response error(int status) {
-  return {status, "text/plain", std::string(reason(status)) + "\n"};
-}
-
-// Reads and parses one request; on failure, the error response to send.
-std::expected<Request, Response> read_request(int fd, const Limits& limits) {
-  const auto deadline = Clock::now() + limits.read_timeout;
-  std::string buf;
-  std::size_t header_end = std::string::npos;
-  while ((header_end = buf.find("\r\n\r\n")) == std::string::npos) {
-    if (buf.size() >= limits.max_header) return std::unexpected(error(431));
-    if (read_some(fd, buf, limits.max_header, deadline) <= 0) return std::unexpected(error(408));
-  }
-  const std::string_view head(buf.data(), header_end);
-  const auto line_end = head.find("\r\n");
-  const std::string_view line = head.substr(0, line_end);
-  const auto sp1 = line.find(' ');
-  const auto sp2 = line.find(' ', sp1 == std::string_view::npos ? sp1 : sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos || !line.substr(sp2 + 1).starts_with("HTTP/1.") ||
-      line.substr(sp1 + 1, 1) != "/")
-    return std::unexpected(error(400));
-  Request req{std::string(line.substr(0, sp1)), std::string(line.substr(sp1 + 1, sp2 - sp1 - 1)), {}};
-  const auto length = content_length(line_end == std::string_view::npos ? "" : head.substr(line_end));
-  if (length && *length < 0) return std::unexpected(error(400));
-  const auto want = static_cast<std::size_t>(length.value_or(0));
-  if (want > limits.max_body) return std::unexpected(error(413));
-  req.body = buf.substr(header_end + 4);
-  while (req.body.size() < want)
-    if (read_some(fd, req.body, want, deadline) <= 0) return std::unexpected(error(408));
-  req.body.resize(want);
-  return req;
 }
 
 }  // namespace
@@ -124,8 +85,12 @@ std::string_view reason(int status) noexcept {
       return "OK";
     case 201:
       return "Created";
+    case 204:
+      return "No Content";
     case 400:
       return "Bad Request";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -133,62 +98,35 @@ std::string_view reason(int status) noexcept {
     case 408:
       return "Request Timeout";
     case 413:
-      return "Payload Too Large";
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
     case 503:
       return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
     default:
       return "Unknown";
   }
 }
 
-Server::Server(const common::SocketAddress& address, Handler handler, Limits limits)
-    : wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), handler_(std::move(handler)), limits_(limits) {
-  auto fd = open_tcp_listener(address, {}, 16);
-  if (!fd) throw std::runtime_error("cannot bind " + address.to_string() + ": " + std::strerror(fd.error()));
-  listener_ = std::move(*fd);
-  auto local = local_address(listener_.get());
-  port_ = local ? local->port() : address.port();
+std::optional<std::string_view> Request::header(std::string_view lowercase_name) const noexcept {
+  for (const auto& h : headers)
+    if (h.name == lowercase_name) return std::string_view(h.value);
+  return std::nullopt;
 }
 
-Server::~Server() {
-  stop();
-}
-
-void Server::start() {
-  thread_ = std::thread([this] { serve(); });
-}
-
-void Server::stop() {
-  const std::uint64_t one = 1;
-  if (wake_.valid()) (void)!write(wake_.get(), &one, sizeof one);
-  if (thread_.joinable()) thread_.join();
-}
-
-void Server::serve() noexcept {
-  for (;;) {
-    pollfd p[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) return;
-    if ((p[1].revents & POLLIN) != 0) return;
-    if ((p[0].revents & POLLIN) == 0) continue;
-    Fd conn(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (conn.valid()) answer(conn.get());
-  }
-}
-
-void Server::answer(int fd) noexcept {
-  try {
-    auto req = read_request(fd, limits_);
-    Response res = req ? handler_(*req) : req.error();
-    write_all(fd, serialize(res), Clock::now() + limits_.read_timeout);
-  } catch (...) {
-    // Even the error reply could not be built (out of memory): a fixed one needs no allocation.
-    write_all(fd, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-              Clock::now() + limits_.read_timeout);
-  }
+void allow_any_origin(Response& response) {
+  response.headers.push_back(Header{"Access-Control-Allow-Origin", "*"});
+  response.headers.push_back(Header{"Timing-Allow-Origin", "*"});
 }
 
 std::expected<Response, std::string> request(std::string_view base, std::string_view method, std::string_view path,
@@ -220,8 +158,8 @@ std::expected<Response, std::string> request(std::string_view base, std::string_
   if (reply.starts_with("HTTP/1.") && reply.size() > 12) std::from_chars(reply.data() + 9, reply.data() + 12, status);
   if (header_end == std::string::npos || status < 100) return std::unexpected(address->to_string() + ": bad reply");
   Response r{status, {}, reply.substr(header_end + 4)};
-  if (auto length = content_length(std::string_view(reply).substr(0, header_end)); length && *length >= 0)
-    r.body.resize(std::min(r.body.size(), static_cast<std::size_t>(*length)));
+  if (auto length = content_length(std::string_view(reply).substr(0, header_end)))
+    r.body.resize(std::min(r.body.size(), *length));
   return r;
 }
 

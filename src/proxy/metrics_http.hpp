@@ -1,13 +1,14 @@
 #pragma once
 // The Prometheus endpoint: GET /metrics on the configured address, on its own thread, served by
-// io::http (not cpp-httplib, whose OpenSSL/brotli/zlib would cost ~4 MiB of a 12 MiB budget).
+// io::http's event-driven server (not cpp-httplib, whose OpenSSL/brotli/zlib would cost ~4 MiB of a
+// 12 MiB budget): a scraper that stalls never blocks another.
 // Bound before privileges are dropped, served after.
 
 #include <functional>
 #include <optional>
 #include <string>
 
-#include "io/http.hpp"
+#include "io/http_server.hpp"
 
 namespace dnsfence::proxy {
 

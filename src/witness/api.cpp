@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "dns/text.hpp"
-#include "io/http.hpp"
+#include "io/http_server.hpp"
 
 namespace dnsfence::witness {
 namespace {
@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kJson = "application/json";
 
 io::http::Response error(int status, const std::string& message) {
-  return {status, kJson, nlohmann::json{{"error", message}}.dump() + "\n"};
+  return {status, kJson, nlohmann::json{{"error", message}}.dump() + "\n", {}};
 }
 
 // Probe numbers: 1.. under the zone, 1001.. under v4.<zone>, 2001.. under v6.<zone> (created_json).
@@ -135,13 +135,13 @@ struct Api::Impl {
 };
 
 Api::Api(ApiContext ctx, const common::SocketAddress& listen, Routes routes) : impl_(std::make_unique<Impl>()) {
-  impl_->server.emplace(listen, [ctx, routes](const io::http::Request& req) {
-    try {
-      return route(ctx, routes, req);
-    } catch (const std::exception&) {
-      return error(500, "internal error");
-    }
-  });
+  impl_->server.emplace(listen, io::http::synchronous([ctx, routes](const io::http::Request& req) {
+                          try {
+                            return route(ctx, routes, req);
+                          } catch (const std::exception&) {
+                            return error(500, "internal error");
+                          }
+                        }));
   port_ = impl_->server->port();
 }
 
