@@ -10,12 +10,18 @@
 #   tproxy_report   100.64.53.53, 203.0.113.53 tproxy, serve    INTERCEPTED naming 100.64.53.53, reported by the VPN
 #                                              reporting         server (neither resolver logged a name; serve did)
 #   vpn_only        10.64.0.53                 redirect         OK (no untrusted resolver logged a name; the provider did)
+# and two that calibrate the stealth threshold with the witness's own labels: `fallback` measures
+# Chromium's fallback time with `noreply.` (the threshold must sit well below it), and
+# `slow_authority` is coffee_shop with every name held 300 ms by the authority (`delay-300.`,
+# the page's ?hold=300): the wait must show after the authority, and not read as a Stealth server.
+# (Held 800 ms, unbound asks again after 376 ms, drops the late answer, and Chromium gives up at
+# 1 s: a slower authority breaks lookups before it could look like a fallback.)
 #
 # Each case keeps page.png (a phone-sized screenshot), page.json (the page's result, its text,
 # Chromium's console) and the resolvers' log slices in runs/browser_<case>/<mode>/.
 
 BROWSER_URL="http://$PROBE_ANSWER/"
-BROWSER_CASES=(coffee_shop stealth_isp tproxy_report vpn_only)
+BROWSER_CASES=(fallback coffee_shop slow_authority stealth_isp tproxy_report vpn_only)
 # Limits the issue sets: a verdict within 5 s when nothing times out, 12 s with a stealth resolver
 # listed first (measured from navigation to the page's "done", Chromium's start excluded).
 BROWSER_FAST_S=5 BROWSER_STEALTH_S=12
@@ -30,17 +36,48 @@ browser_net_down() {
   ip -n $NS_AUTH addr del "$PROBE_ANSWER/32" dev eth0 2>/dev/null || true
 }
 
+# browser_fallback: calibrates the page's stealth threshold with the witness's `noreply.` label in
+# the real Chromium: with two answering resolvers listed, a name the authority never answers is
+# asked by the first resolver at once and by the second only after Chromium's fallback time, which
+# the witness's first_seen of each shows. The page's threshold must sit well below it.
+browser_fallback() {
+  SCEN_NAME=browser_fallback MODE=unprotected
+  prepare "$SHOP_RESOLVER"
+  client_set_resolvers "$SHOP_RESOLVER" "$PUBLIC_RESOLVER"
+  case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
+  MODE=fallback/unprotected
+  witness_new_run
+  local name="noreply.${WITNESS_PROBES[0]}" first second fallback rc=0
+  # A page of its own: one fetch of the noreply name, "done" when Chromium gives up on it.
+  nsx $NS_CLIENT timeout 60 python3 "$LAB_DIR/lib/browser.py" \
+    "data:text/html,<body><script>fetch('http://$name/probe').catch(()=>0).finally(()=>{document.body.dataset.state='done'})</script>" \
+    --png "$CASE_DIR/page.png" --json "$CASE_DIR/page.json" --deadline 20 >"$CASE_DIR/browser.out" 2>&1 || rc=$?
+  witness_results "$WITNESS_RUN_ZONE" "$WITNESS_RUN" >"$CASE_DIR/witness.json" || true
+  seen_ms() { date -d "$(jq -r --arg a "$1" '.resolvers[] | select(.address == $a) | .first_seen' "$CASE_DIR/witness.json")" +%s%3N 2>/dev/null; }
+  first=$(seen_ms "$SHOP_RESOLVER") second=$(seen_ms "$PUBLIC_RESOLVER")
+  fallback=$(( ${second:-0} - ${first:-0} ))
+  keep_logs
+  EXTRA="chromium-fallback=${fallback}ms (the authority saw $SHOP_RESOLVER at ${first:-never}, $PUBLIC_RESOLVER at ${second:-never}; browser exit $rc)"
+  check "both resolvers brought the noreply name to the authority" bash -c "[ -n '$first' ] && [ -n '$second' ]"
+  check "Chromium's fallback (${fallback} ms) is about 1 s (timeout:1)" ge "$fallback" 800
+  check "the page's stealth threshold (600 ms) is at most 3/4 of it" ge "$((fallback * 3 / 4))" 600
+  printf '%s\n' "$MODE: $EXTRA" >"$CASE_DIR/result.txt"
+  PARTS+=("$MODE: $EXTRA")
+}
+
 # browser_open: the page in Chromium inside dfl-client. Sets PAGE_STATE, PAGE_OVERALL,
-# PAGE_SECONDS (the page's own elapsed time), PAGE_NAMES (its probe names).
+# PAGE_SECONDS (the page's own elapsed time), PAGE_TIMING (its timing verdict), PAGE_NAMES (its
+# probe names as the browser asked them, behaviour labels included).
 browser_open() {
-  local deadline=${1:-20} rc=0
-  nsx $NS_CLIENT timeout $((deadline + 30)) python3 "$LAB_DIR/lib/browser.py" "$BROWSER_URL" \
+  local deadline=${1:-20} query=${2:-} rc=0
+  nsx $NS_CLIENT timeout $((deadline + 30)) python3 "$LAB_DIR/lib/browser.py" "$BROWSER_URL$query" \
     --png "$CASE_DIR/page.png" --json "$CASE_DIR/page.json" --deadline "$deadline" \
     >"$CASE_DIR/browser.out" 2>&1 || rc=$?
   PAGE_STATE=$(jq -r '.state // "none"' "$CASE_DIR/page.json" 2>/dev/null) || PAGE_STATE="none (exit $rc)"
   PAGE_OVERALL=$(jq -r '.result.overall // "-"' "$CASE_DIR/page.json" 2>/dev/null) || PAGE_OVERALL=-
   PAGE_SECONDS=$(jq -r '((.result.elapsedMs // 0) / 100 | round) / 10' "$CASE_DIR/page.json" 2>/dev/null) || PAGE_SECONDS=-
-  mapfile -t PAGE_NAMES < <(jq -r '.result.timing.rows[]?.name | sub("\\.$"; "") | sub("^delay-[0-9]+\\."; "")' \
+  PAGE_TIMING=$(jq -r '.result.timing.state // "-"' "$CASE_DIR/page.json" 2>/dev/null) || PAGE_TIMING=-
+  mapfile -t PAGE_NAMES < <(jq -r '.result.probes[]?.name | sub("\\.$"; "")' \
     "$CASE_DIR/page.json" 2>/dev/null)
   log "page $SCEN_NAME/$MODE: $PAGE_STATE $PAGE_OVERALL in ${PAGE_SECONDS}s (browser exit $rc)"
 }
@@ -60,7 +97,7 @@ lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 browser_case() {
   SCEN_NAME=browser_$1 MODE=$2
   case $1 in
-    coffee_shop) prepare "$SHOP_RESOLVER" ;;
+    coffee_shop | slow_authority) prepare "$SHOP_RESOLVER" ;;
     stealth_isp | tproxy_report) prepare "$ISP_RESOLVER,$SHOP_RESOLVER" ;;
     vpn_only) prepare "$SHOP_RESOLVER"; client_set_resolvers "$PROVIDER_RESOLVER" ;;
   esac
@@ -69,7 +106,9 @@ browser_case() {
   MODE="$1/$2"  # assertions and the RESULT line name the case too
   local limit=$BROWSER_FAST_S
   [ "$1" = stealth_isp ] && limit=$BROWSER_STEALTH_S
-  browser_open 25
+  local query=""
+  [ "$1" = slow_authority ] && query="?hold=300"
+  browser_open 25 "$query"
   log_barrier "${UNTRUSTED_RESOLVERS[@]}" provider || FAILS+=("$MODE: log barrier")
   keep_logs
   check "the page finished ($PAGE_STATE)" eq "$PAGE_STATE" done
@@ -78,7 +117,7 @@ browser_case() {
   check "a screenshot was kept" test -s "$CASE_DIR/page.png"
   local shop isp prov serve_t
   shop=$(page_seen shop) isp=$(page_seen isp) prov=$(page_seen provider) serve_t=$(page_seen serve-tproxy)
-  EXTRA="page=$PAGE_OVERALL findings=$(page_verdicts) seconds=$PAGE_SECONDS logs[shop=$shop isp=$isp provider=$prov serve-tproxy=$serve_t]"
+  EXTRA="page=$PAGE_OVERALL findings=$(page_verdicts) timing=$PAGE_TIMING seconds=$PAGE_SECONDS logs[shop=$shop isp=$isp provider=$prov serve-tproxy=$serve_t]"
   "browser_expect_$1"
   printf '%s\n' "$MODE: $EXTRA" >"$CASE_DIR/result.txt"
   PARTS+=("$MODE: $EXTRA")
@@ -91,8 +130,15 @@ browser_expect_coffee_shop() {
   check "page: no stealth claimed on a quick path" bash -c "! jq -e 'any(.result.findings[]; .verdict == \"STEALTH\")' '$CASE_DIR/page.json' >/dev/null"
 }
 
+browser_expect_slow_authority() {
+  browser_expect_coffee_shop
+  local post; post=$(jq -r '.result.timing.postMs // 0 | round' "$CASE_DIR/page.json" 2>/dev/null) || post=0
+  check "the timing was measured and is not a fallback ($PAGE_TIMING)" bash -c "[ '$PAGE_TIMING' = fast ] || [ '$PAGE_TIMING' = slow ]"
+  check "the authority's 300 ms show after it (median ${post} ms)" ge "$post" 280
+}
+
 browser_expect_stealth_isp() {
-  check "page: flags the timing (STEALTH finding)" page_has STEALTH "Stealth DNS server is likely"
+  check "page: flags the timing (STEALTH finding; timing $PAGE_TIMING)" page_has STEALTH "Stealth DNS server is likely"
   check "page: not OK ($PAGE_OVERALL)" ne "$PAGE_OVERALL" OK
   check "page: overall STEALTH ($PAGE_OVERALL)" eq "$PAGE_OVERALL" STEALTH
   check "true: the Stealth ISP logged the page's names ($isp)" ge "$isp" 1
@@ -125,7 +171,8 @@ browser_run() {
   trap 'unprotect; browser_net_down; serve_start' EXIT
   for c in "${cases[@]}"; do
     case $c in
-      coffee_shop | stealth_isp) browser_case "$c" unprotected ;;
+      fallback) browser_fallback ;;
+      coffee_shop | slow_authority | stealth_isp) browser_case "$c" unprotected ;;
       tproxy_report) browser_case "$c" tproxy ;;
       vpn_only) browser_case "$c" protected ;;
       *) log "unknown browser case $c (${BROWSER_CASES[*]})"; return 2 ;;

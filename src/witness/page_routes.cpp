@@ -50,6 +50,8 @@ std::optional<io::http::Response> page_route(const PageContext& ctx, const io::h
   try {
     if (!req.host.empty() && under_zone(req.host, ctx.zone)) return probe_answer(ctx, req);
     if (req.path == "/reports") return reports(ctx, req);
+    // Browsers ask for it unprompted; an empty answer keeps a 404 out of the page's console.
+    if (req.path == "/favicon.ico") return io::http::Response(204, "image/x-icon", "");
     if (const PageAsset* a = find_page_asset(req.path)) {
       if (req.method != "GET" && req.method != "HEAD") return json_error(405, "use GET");
       return io::http::Response(200, std::string(a->content_type), std::string(a->body),

@@ -55,6 +55,7 @@ TEST_F(PageRoutesTest, ServesThePageWithItsPolicy) {
   EXPECT_NE(header(*r, "Content-Security-Policy").find("http://*.leak.test:*"), std::string::npos);
   EXPECT_EQ(header(*r, "Referrer-Policy"), "no-referrer");
   EXPECT_EQ(page_route(ctx(), get("192.0.2.80", "/page.js"))->content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(page_route(ctx(), get("192.0.2.80", "/favicon.ico"))->status, 204);
   EXPECT_FALSE(page_route(ctx(), get("192.0.2.80", "/runs"))) << "the API's";
   EXPECT_FALSE(page_route(ctx(), get("192.0.2.80", "/healthz")));
 }
