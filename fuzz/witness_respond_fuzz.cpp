@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "witness/fake_clock.hpp"
+#include "witness/memory_store.hpp"
 #include "witness/responder.hpp"
 
 namespace {
@@ -30,10 +31,10 @@ witness::ZoneConfig zone() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const testing::FakeClock clock;
-  static Store store(StoreLimits{}, clock);
-  static const Key key(std::vector<std::uint8_t>(32, 0x5a));
+  static MemoryStore store(StoreLimits{}, clock);
+  static const Keyring keys(Key(std::vector<std::uint8_t>(32, 0x5a)));
   static const ZoneConfig config = zone();
-  static const Responder responder(config, key, store);
+  static const Responder responder(config, keys, store, clock);
   if (size == 0) return 0;
   Peer peer{common::SocketAddress{common::IpAddress::parse((data[0] & 1) != 0 ? "2001:db8::2" : "198.51.100.2").value(),
                                   4242},

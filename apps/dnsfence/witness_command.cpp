@@ -17,9 +17,10 @@
 #include "io/http.hpp"
 #include "witness/api.hpp"
 #include "witness/config.hpp"
+#include "witness/memory_store.hpp"
+#include "witness/redis_store.hpp"
 #include "witness/responder.hpp"
 #include "witness/server.hpp"
-#include "witness/store.hpp"
 
 namespace dnsfence::app {
 namespace {
@@ -32,12 +33,14 @@ struct ServeOptions {
   std::string zone;
   std::vector<std::string> listen;
   std::string api;
+  std::string operator_api;
   std::string key_file;
 };
 
 struct ClientOptions {
   std::string api;
   std::string run;
+  std::size_t count = 0;  // 0: the witness's default
   bool json = false;
 };
 
@@ -49,8 +52,13 @@ std::string default_api() {
 WitnessConfig load(const ServeOptions& o) {
   if (o.config.empty() && o.zone.empty()) throw ConfigError("give --config FILE, or --zone for a quick start");
   WitnessConfig c = o.config.empty() ? quick_config(o.zone, o.listen, o.api) : load_config(o.config);
-  if (!o.config.empty() && (!o.zone.empty() || !o.listen.empty() || !o.api.empty()))
-    throw ConfigError("--zone, --listen and --api are for quick starts without --config");
+  if (!o.config.empty() && (!o.zone.empty() || !o.listen.empty() || !o.api.empty() || !o.operator_api.empty()))
+    throw ConfigError("--zone, --listen, --api and --operator are for quick starts without --config");
+  if (!o.operator_api.empty()) {
+    auto e = common::SocketAddress::parse(o.operator_api, kDefaultOperatorPort);
+    if (!e) throw ConfigError("--operator: " + e.error());
+    c.operator_api = *e;
+  }
   if (!o.key_file.empty()) c.key = read_key_file(o.key_file);
   return c;
 }
@@ -73,43 +81,98 @@ std::string join(const std::vector<common::SocketAddress>& endpoints) {
   return out;
 }
 
+std::unique_ptr<Store> make_store(const WitnessConfig& config, const Clock& clock) {
+  if (config.store == "memory") return std::make_unique<MemoryStore>(config.limits, clock);
+  RedisOptions r;
+  r.endpoint = parse_redis_endpoint(config.store).value();  // validated with the configuration
+  r.limits = config.limits;
+  r.buffer = config.store_buffer;
+  return std::make_unique<RedisStore>(std::move(r), clock);
+}
+
+Keyring keyring(const WitnessConfig& config) {
+  std::vector<Key> accepted;
+  accepted.reserve(config.accepted_keys.size());
+  for (const auto& k : config.accepted_keys) accepted.emplace_back(k);
+  return Keyring(config.key.empty() ? Key::random() : Key(config.key), std::move(accepted));
+}
+
+io::http::ServerLimits public_limits(const WitnessConfig& config) {
+  io::http::ServerLimits l;
+  l.max_connections = config.http.max_connections;
+  l.max_connections_per_client = config.http.max_connections_per_client;
+  l.parser.max_body = 16384;  // {"count": N}; reporters (docs/witness.md) send more, in time
+  return l;
+}
+
+io::http::ServerLimits operator_limits() {
+  io::http::ServerLimits l;
+  l.max_connections = 32;
+  l.max_connections_per_client = 16;
+  l.parser.max_body = 0;
+  return l;
+}
+
 int serve(const ServeOptions& o) {
   const WitnessConfig config = load(o);
   if (o.check) {
     std::cout << (o.config.empty() ? "command line" : o.config) << ": configuration OK\n";
     return 0;
   }
-  const Key key = config.key.empty() ? Key::random() : Key(config.key);
+  // Declared in the order they are needed; destroyed in reverse, so the HTTP listeners stop before
+  // the store, and the store's last callbacks still find keys, zone and metrics alive.
+  const Keyring keys = keyring(config);
   const int stop_fd = stop_signals();
   common::Registry registry;
   WitnessMetrics metrics(registry);
+  ApiMetrics api_metrics(registry);
   const SystemClock clock;
-  Store store(config.limits, clock);
-  const Responder responder(config.zone, key, store);
-  Server server(responder, config.listen,
-                ServerLimits{config.max_pending_delays, config.max_tcp_connections, std::chrono::seconds(10)}, metrics);
-  const ApiContext ctx{store, key, config.zone, config.probes_per_run, registry, metrics};
-  Api api(ctx, config.api, Api::Routes::All);
-  std::unique_ptr<Api> metrics_api;
-  if (config.metrics) metrics_api = std::make_unique<Api>(ctx, *config.metrics, Api::Routes::MetricsOnly);
+  const std::unique_ptr<Store> store = make_store(config, clock);
+  PrefixRateLimiter run_limiter(config.run_rate);
+  const Responder responder(config.zone, keys, *store, clock);
+  Server server(
+      responder, config.listen,
+      ServerLimits{config.max_pending_delays, config.max_tcp_connections, std::chrono::seconds(10), config.rrl},
+      metrics);
+  const ApiContext ctx{*store,
+                       keys,
+                       config.zone,
+                       clock,
+                       RunPolicy{config.probes_per_run, config.max_probes_per_run, config.limits.run_ttl},
+                       &run_limiter,
+                       registry,
+                       metrics,
+                       api_metrics,
+                       config.roles,
+                       config.reporters};
+  Api api(ctx, config.api, Api::Role::Public, public_limits(config));
+  std::unique_ptr<Api> operator_api;
+  if (config.operator_api) {
+    operator_api = std::make_unique<Api>(ctx, *config.operator_api, Api::Role::Operator, operator_limits());
+    operator_api->observe(api);
+  }
   api.start();
-  if (metrics_api) metrics_api->start();
-  const std::string status = "serving " + config.zone.zone.to_text() + " on " + join(server.bound()) + ", API on " +
-                             common::SocketAddress(config.api.ip(), api.port()).to_string();
+  if (operator_api) operator_api->start();
+  std::string status = "serving " + config.zone.zone.to_text() + " on " + join(server.bound()) + ", API on " +
+                       common::SocketAddress(config.api.ip(), api.port()).to_string();
+  if (operator_api)
+    status += ", operator on " + common::SocketAddress(config.operator_api->ip(), operator_api->port()).to_string();
+  status += ", store " + config.store;
   std::cerr << "dnsfence witness: " << status << (config.key.empty() ? " (random key for this process)" : "") << "\n";
   common::notify_ready(status.c_str());
   server.run(stop_fd);
   common::notify_stopping();
   std::cerr << "dnsfence witness: stopping\n";
   api.stop();
-  if (metrics_api) metrics_api->stop();
+  if (operator_api) operator_api->stop();
   ::close(stop_fd);
   return 0;
 }
 
 // Performs one request; throws with the server's error message on failure.
-nlohmann::json request(const std::string& api, const std::string& method, const std::string& path) {
-  auto res = io::http::request(api, method, path, {}, std::chrono::seconds(10));
+nlohmann::json request(const std::string& api, const std::string& method, const std::string& path,
+                       const std::string& payload = {}) {
+  auto res = io::http::request(api, method, path, payload, std::chrono::seconds(10));
   if (!res) throw std::runtime_error("cannot reach the witness API at " + api + ": " + res.error());
   nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status / 100 != 2) {
@@ -133,6 +196,9 @@ void print_results(const nlohmann::json& run) {
     std::cout << "  " << r.value("address", "") << "  queries " << r.value("count", 0) << "  " << transports << "  "
               << types << "  first " << r.value("first_seen", "") << "  last " << r.value("last_seen", "") << "\n";
   }
+  if (run.value("incomplete", false))
+    std::cout << "  (possibly incomplete: " << run.value("lost", 0)
+              << " observations could not be stored while the shared store was unreachable)\n";
   if (run.value("dropped", 0) > 0)
     std::cout << "  (" << run.value("dropped", 0) << " queries from further resolvers not recorded: cap reached)\n";
 }
@@ -144,7 +210,8 @@ void add_serve(CLI::App& witness, int& exit_code) {
   cmd->add_flag("--check-config", o->check, "Check the configuration and exit (0: valid)");
   cmd->add_option("--zone", o->zone, "Quick start: the zone to serve");
   cmd->add_option("--listen", o->listen, "Quick start: DNS address[:port], repeatable (default 127.0.0.1:53)");
-  cmd->add_option("--api", o->api, "Quick start: API address[:port] (default 127.0.0.1:8053)");
+  cmd->add_option("--api", o->api, "Quick start: public API address[:port] (default 127.0.0.1:8053)");
+  cmd->add_option("--operator", o->operator_api, "Quick start: operator address[:port] for /metrics (default: none)");
   cmd->add_option("--key-file", o->key_file, "HMAC key file (hex or raw); overrides the configuration");
   cmd->callback([o, &exit_code] {
     try {
@@ -160,7 +227,7 @@ void add_client(CLI::App& witness, int& exit_code) {
   auto o = std::make_shared<ClientOptions>();
   o->api = default_api();
   auto* results = witness.add_subcommand("results", "Show which resolvers asked for a run's probe names");
-  results->add_option("run", o->run, "Run id (16 hex digits)")->required();
+  results->add_option("run", o->run, "Run (the 32 hex digits new-run printed)")->required();
   results->add_option("--api", o->api, "Witness API URL (default $DNSFENCE_WITNESS_API or http://127.0.0.1:8053)");
   results->add_flag("--json", o->json, "Print the API's JSON");
   results->callback([o, &exit_code] {
@@ -175,8 +242,10 @@ void add_client(CLI::App& witness, int& exit_code) {
   auto* create = witness.add_subcommand("new-run", "Create a run and print its id and probe names");
   create->add_option("--api", o->api, "Witness API URL (default $DNSFENCE_WITNESS_API or http://127.0.0.1:8053)");
   create->add_flag("--json", o->json, "Print the API's JSON");
+  create->add_option("--count", o->count, "Probe names to ask for (default: the witness's probes_per_run)");
   create->callback([o, &exit_code] {
-    const nlohmann::json run = request(o->api, "POST", "/runs");
+    const std::string body = o->count == 0 ? std::string() : nlohmann::json{{"count", o->count}}.dump();
+    const nlohmann::json run = request(o->api, "POST", "/runs", body);
     if (o->json) {
       std::cout << run.dump(2) << "\n";
     } else {

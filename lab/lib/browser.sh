@@ -26,12 +26,24 @@ BROWSER_CASES=(fallback coffee_shop slow_authority stealth_isp tproxy_report vpn
 # listed first (measured from navigation to the page's "done", Chromium's start excluded).
 BROWSER_FAST_S=5 BROWSER_STEALTH_S=12
 
-# browser_net_up: the page's address on the witness's namespace, routed from the "internet".
+# browser_net_up: the address the witness answers at probe names, on the witness's namespace and
+# routed from the "internet"; its port 80 forwarded to the leak.test witness's public listener
+# (in production a TLS-terminating proxy does this: docs/page.md).
 browser_net_up() {
   ip -n $NS_AUTH addr replace "$PROBE_ANSWER/32" dev eth0
   ip -n $NS_INET route replace "$PROBE_ANSWER/32" via $AUTH_ADDR dev to-auth
+  nsx $NS_AUTH nft -f - <<NFT
+table ip dfl_lab_page
+delete table ip dfl_lab_page
+table ip dfl_lab_page {
+  chain pre { type nat hook prerouting priority dstnat; policy accept;
+    ip daddr $PROBE_ANSWER tcp dport 80 dnat to $AUTH_ADDR:$WITNESS_API_PORT
+  }
+}
+NFT
 }
 browser_net_down() {
+  nsx $NS_AUTH nft delete table ip dfl_lab_page 2>/dev/null || true
   ip -n $NS_INET route del "$PROBE_ANSWER/32" 2>/dev/null || true
   ip -n $NS_AUTH addr del "$PROBE_ANSWER/32" dev eth0 2>/dev/null || true
 }

@@ -76,13 +76,17 @@ resolvers = $(toml_list "$PROVIDER_RESOLVER" "$TUN_SERVER" "$TUN_SERVER6")
 TOML
 }
 
-# The VPN server's key for its probe reports to the witness (lib/witness.sh configures it there).
-REPORTER_NAME=lab-vpn REPORTER_KEY=$LAB_STATE/witness/reporter.key
-# reporter_key: creates the key once per `up` (readable by serve's unprivileged user: a SIGHUP
-# reload rereads it after the privilege drop).
+# The VPN server's key for its probe reports to the witness (lib/witness.sh configures it there):
+# serve's copy is readable by its unprivileged user (a SIGHUP reload rereads it after the privilege
+# drop), the witness's is private (the witness refuses a key others can read).
+REPORTER_NAME=lab-vpn REPORTER_KEY=$LAB_STATE/dnsfence/reporter.key REPORTER_KEY_WITNESS=$LAB_STATE/witness/reporter.key
+# reporter_key: creates the key once per `up`.
 reporter_key() {
-  mkdir -p "${REPORTER_KEY%/*}"
-  [ -s "$REPORTER_KEY" ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$REPORTER_KEY"; chmod 644 "$REPORTER_KEY"; }
+  mkdir -p "${REPORTER_KEY%/*}" "${REPORTER_KEY_WITNESS%/*}"
+  [ -s "$REPORTER_KEY" ] && return 0
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$REPORTER_KEY"
+  chmod 644 "$REPORTER_KEY"
+  install -m 600 "$REPORTER_KEY" "$REPORTER_KEY_WITNESS"
 }
 
 # lab_configs: (re)writes every file.

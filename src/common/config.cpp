@@ -1,11 +1,10 @@
 #include "common/config.hpp"
 
-#include <toml++/toml.h>
+#include "common/toml_reader.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -16,116 +15,10 @@
 namespace dnsfence::common {
 namespace {
 
+// The shared reader's failure, under the name this file has always used.
 [[noreturn]] void fail(const std::string& file, const toml::source_region& where, const std::string& reason) {
-  throw ConfigError(file + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column) + ": " +
-                    reason);
+  fail_at(file, where, reason);
 }
-
-// Reads the keys of one table strictly: wrong types, bad values and unknown keys (typos) are
-// errors at their line.
-class TableReader {
- public:
-  TableReader(const toml::table& table, std::string file, std::string path)
-      : table_(table), file_(std::move(file)), path_(std::move(path)) {}
-
-  void boolean(std::string_view key, bool& out) {
-    if (const auto* n = node(key)) out = as<bool>(*n, key, "a boolean");
-  }
-  void integer(std::string_view key, unsigned& out, std::int64_t min, std::int64_t max) {
-    if (const auto* n = node(key)) out = static_cast<unsigned>(ranged(*n, key, min, max));
-  }
-  void integer(std::string_view key, std::uint32_t& out) {
-    if (const auto* n = node(key)) out = static_cast<std::uint32_t>(ranged(*n, key, 0, 0xffffffff));
-  }
-  void millis(std::string_view key, std::chrono::milliseconds& out, std::int64_t max = 3'600'000) {
-    if (const auto* n = node(key)) out = std::chrono::milliseconds(ranged(*n, key, 1, max));
-  }
-  void string(std::string_view key, std::string& out) {
-    if (const auto* n = node(key)) out = as<std::string>(*n, key, "a string");
-  }
-  /// An array of strings, each converted by `convert` (returns expected<T, std::string>); with
-  /// `max_items`, the item past the limit is an error at its line, and with `unique`, a repeat.
-  template <typename T, typename F>
-  void list(std::string_view key, std::vector<T>& out, F convert, std::size_t max_items = SIZE_MAX,
-            bool unique = false) {
-    const auto* n = node(key);
-    if (n == nullptr) return;
-    const auto* array = n->as_array();
-    if (array == nullptr) fail(file_, n->source(), name(key) + " must be an array of strings");
-    out.clear();
-    for (const auto& item : *array) {
-      const auto* s = item.as_string();
-      if (s == nullptr) fail(file_, item.source(), name(key) + " must be an array of strings");
-      auto v = convert(s->get());
-      if (!v) fail(file_, item.source(), name(key) + ": " + v.error());
-      if (out.size() == max_items)
-        fail(file_, item.source(), name(key) + ": at most " + std::to_string(max_items) + " entries");
-      if (unique && std::find(out.begin(), out.end(), *v) != out.end())
-        fail(file_, item.source(), name(key) + ": '" + std::string(s->get()) + "' is listed twice");
-      out.push_back(*v);
-    }
-  }
-  template <typename E>
-  void choice(std::string_view key, E& out, std::initializer_list<std::pair<std::string_view, E>> options) {
-    const auto* n = node(key);
-    if (n == nullptr) return;
-    const std::string v = as<std::string>(*n, key, "a string");
-    std::string names;
-    for (const auto& [text, value] : options) {
-      if (v == text) {
-        out = value;
-        return;
-      }
-      names += (names.empty() ? "" : ", ") + std::string(text);
-    }
-    fail(file_, n->source(), name(key) + " must be one of " + names + ", not '" + v + "'");
-  }
-  const toml::table* table(std::string_view key) {
-    const auto* n = node(key);
-    if (n == nullptr) return nullptr;
-    if (!n->is_table()) fail(file_, n->source(), name(key) + " must be a table");
-    return n->as_table();
-  }
-  const toml::array* tables(std::string_view key) {
-    const auto* n = node(key);
-    if (n == nullptr) return nullptr;
-    if (!n->is_array_of_tables())
-      fail(file_, n->source(), name(key) + " must be an array of tables ([[" + name(key) + "]])");
-    return n->as_array();
-  }
-  /// Call last: any key not read above is unknown.
-  void reject_unknown() const {
-    for (const auto& [k, v] : table_)
-      if (!seen_.contains(std::string(k.str()))) fail(file_, v.source(), "unknown key " + name(k.str()));
-  }
-  const std::string& file() const { return file_; }
-
- private:
-  std::string name(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-  const toml::node* node(std::string_view key) {
-    seen_.insert(std::string(key));
-    return table_.get(key);
-  }
-  template <typename T>
-  T as(const toml::node& n, std::string_view key, const char* what) const {
-    auto v = n.value_exact<T>();
-    if (!v) fail(file_, n.source(), name(key) + " must be " + what);
-    return *v;
-  }
-  std::int64_t ranged(const toml::node& n, std::string_view key, std::int64_t min, std::int64_t max) const {
-    const auto v = as<std::int64_t>(n, key, "an integer");
-    if (v < min || v > max)
-      fail(file_, n.source(), name(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max));
-    return v;
-  }
-
-  const toml::table& table_;
-  std::string file_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
 
 auto socket_address(std::uint16_t default_port) {
   return [default_port](std::string_view s) { return SocketAddress::parse(s, default_port); };
@@ -290,12 +183,7 @@ void validate(const toml::table& root, Config& c) {
 Config parse_config(std::string_view text, std::string_view source) {
   Config c;
   c.source = std::string(source);
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    fail(c.source, e.source(), std::string(e.description()));
-  }
+  const toml::table root = parse_toml(text, c.source);
   c.serve.listen = {SocketAddress(IpAddress::parse("127.0.0.1").value(), 53)};
   TableReader top(root, c.source, "");
   if (const auto* t = top.table("serve")) {
@@ -321,11 +209,7 @@ Config parse_config(std::string_view text, std::string_view source) {
 }
 
 Config load_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path.string() + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path.string());
+  return parse_config(read_text_file(path.string()), path.string());
 }
 
 }  // namespace dnsfence::common

@@ -12,18 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config_error.hpp"
 #include "common/net.hpp"
 #include "dns/name.hpp"
 
 namespace dnsfence::common {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/dnsfence/dnsfence.toml";
-
-/// A refused configuration; what() is "FILE:LINE:COL: reason" (or "FILE: reason").
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// How `serve` receives intercepted queries.
 enum class InterceptMode : std::uint8_t { Redirect, Tproxy };

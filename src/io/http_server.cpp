@@ -66,9 +66,10 @@ std::string serialize(const Response& r, bool keep_alive) {
   out += "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason(r.status)) + "\r\n";
   if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
   for (const auto& h : r.headers) out += h.name + ": " + h.value + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  const bool bodiless = r.status == 204 || r.status == 304;  // RFC 9110 §8.6: no Content-Length
+  if (!bodiless) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  out += r.body;
+  if (!bodiless) out += r.body;
   return out;
 }
 

@@ -26,7 +26,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 }  // namespace
 
-std::expected<Token, std::string_view> probe_token(const Key& key, const dns::Name& zone,
+std::expected<Token, std::string_view> probe_token(const Keyring& keys, const dns::Name& zone,
                                                    std::string_view name) noexcept {
   std::string zone_text;
   try {
@@ -48,12 +48,12 @@ std::expected<Token, std::string_view> probe_token(const Key& key, const dns::Na
   // At most one behaviour label in front (noreply., servfail., delay-<ms>.), as the responder serves.
   if (dot != std::string_view::npos && name.substr(0, dot).find('.') != std::string_view::npos)
     return std::unexpected("too many labels before the token");
-  auto token = verify_token(key, std::span(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
+  auto token = verify_token(keys, std::span(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
   if (!token) return std::unexpected(describe(token.error()));
   return *token;
 }
 
-std::expected<BatchResult, BatchError> accept_batch(std::span<const ReporterConfig> reporters, const Key& key,
+std::expected<BatchResult, BatchError> accept_batch(std::span<const ReporterConfig> reporters, const Keyring& keys,
                                                     const dns::Name& zone, std::string_view query,
                                                     std::string_view body, const common::IpAddress& peer,
                                                     std::int64_t now_unix_ms) noexcept {
@@ -74,7 +74,7 @@ std::expected<BatchResult, BatchError> accept_batch(std::span<const ReporterConf
   try {
     BatchResult out;
     for (auto& report : batch->reports) {
-      auto token = probe_token(key, zone, report.name);
+      auto token = probe_token(keys, zone, report.name);
       if (!token) {
         ++out.dropped;
         continue;

@@ -49,14 +49,14 @@ struct BatchResult {
 
 /// Checks one POST /reports request: `query` is the target's query string
 /// ("reporter=NAME&mac=HEX"), `peer` the sender. Never throws.
-std::expected<BatchResult, BatchError> accept_batch(std::span<const ReporterConfig> reporters, const Key& key,
+std::expected<BatchResult, BatchError> accept_batch(std::span<const ReporterConfig> reporters, const Keyring& keys,
                                                     const dns::Name& zone, std::string_view query,
                                                     std::string_view body, const common::IpAddress& peer,
                                                     std::int64_t now_unix_ms) noexcept;
 
 /// The token of a probe name under `zone` ("noreply.<token>.<zone>", "<token>.v4.<zone>", ...),
 /// if it has an authentic one. Never throws.
-std::expected<Token, std::string_view> probe_token(const Key& key, const dns::Name& zone,
+std::expected<Token, std::string_view> probe_token(const Keyring& keys, const dns::Name& zone,
                                                    std::string_view name) noexcept;
 
 /// "malformed", "unknown reporter", ...: the reason sent back in the HTTP error.

@@ -63,7 +63,7 @@ void add_glue(dns::ResponseBuilder& b, const std::vector<NsHost>& hosts, std::ui
 
 Decision finish(dns::ResponseBuilder& b, Outcome outcome) noexcept {
   auto n = b.finish();
-  return Decision{outcome, n ? *n : 0, 0, false, false};
+  return Decision{outcome, n ? *n : 0, 0, false, false, false};
 }
 
 }  // namespace
@@ -83,8 +83,8 @@ std::string_view outcome_name(Outcome o) noexcept {
   return kNames[static_cast<std::size_t>(o)];
 }
 
-Responder::Responder(const ZoneConfig& config, const Key& key, Store& store)
-    : config_(config), key_(key), store_(store) {
+Responder::Responder(const ZoneConfig& config, const Keyring& keys, Store& store, const Clock& clock)
+    : config_(config), keys_(keys), store_(store), clock_(clock) {
   auto soa_for = [&](const dns::Name& zone, const std::vector<NsHost>& ns) {
     dns::Soa soa;
     soa.zone = zone;
@@ -118,14 +118,14 @@ Decision Responder::respond(dns::Bytes query, const Peer& peer, std::span<std::u
     static constexpr std::array<Outcome, 5> kGate = {Outcome::Answer, Outcome::Dropped, Outcome::FormErr,
                                                      Outcome::NotImp, Outcome::BadVers};
     auto n = dns::build_gate_reply(g, peer.transport, out);
-    return Decision{kGate[static_cast<std::size_t>(g.action)], n ? *n : 0, 0, false, false};
+    return Decision{kGate[static_cast<std::size_t>(g.action)], n ? *n : 0, 0, false, false, false};
   }
   const dns::Message& m = *g.message;
   Ctx c{m, *m.question(), peer, out};
   c.zone = zone_for(m.packet(), c.question.name);
   if (c.zone == nullptr || c.question.qclass != dns::rrclass::IN) {
     auto n = dns::build_response(m, dns::Rcode::Refused, nullptr, peer.transport, out);
-    return Decision{Outcome::Refused, n ? *n : 0, 0, false, false};
+    return Decision{Outcome::Refused, n ? *n : 0, 0, false, false, false};
   }
   if (c.zone->family != 0 && c.zone->family != (!peer.endpoint.ip().is_v4() ? 6 : 4)) return referral(c);
   const std::size_t below = c.question.name.labels - c.zone->name.labels();
@@ -218,14 +218,17 @@ Decision Responder::probe(Ctx& c, std::size_t below) const noexcept {
     delay = ms ? std::min(*ms, config_.max_delay_ms) : 0;
   }
   if (behaviour == Behaviour::Unknown) return negative(c, Outcome::NxDomain);
-  const auto token = verify_token(key_, qname_label(packet, below - 1));
+  const auto token = verify_token(keys_, qname_label(packet, below - 1));
   if (!token) {
     Decision d = negative(c, Outcome::NxDomain);
     if (token.error() == TokenError::BadMac) d.outcome = Outcome::Forged;
     return d;
   }
-  const RecordOutcome recorded =
-      store_.record(Observation{token->run, c.peer.endpoint.ip(), c.peer.transport, c.question.qtype, token->probe});
+  const TimePoint now = clock_.now();
+  const RecordOutcome recorded = token_live(*token, now, config_.run_ttl)
+                                     ? store_.record(Observation{token->run, c.peer.endpoint.ip(), c.peer.transport,
+                                                                 c.question.qtype, token->probe, now})
+                                     : RecordOutcome::UnknownRun;
   if (recorded == RecordOutcome::UnknownRun) {
     Decision d = negative(c, Outcome::NxDomain);
     d.outcome = Outcome::UnknownRun;
@@ -236,13 +239,14 @@ Decision Responder::probe(Ctx& c, std::size_t below) const noexcept {
     d.outcome = Outcome::NoReply;
   } else if (behaviour == Behaviour::ServFail) {
     auto n = dns::build_response(c.query, dns::Rcode::ServFail, nullptr, c.peer.transport, c.out);
-    d = Decision{Outcome::ServFail, n ? *n : 0, 0, false, false};
+    d = Decision{Outcome::ServFail, n ? *n : 0, 0, false, false, false};
   } else {
     d = probe_answer(c, *token);
     d.delay_ms = delay;
   }
-  d.recorded = recorded == RecordOutcome::Recorded;
+  d.recorded = recorded == RecordOutcome::Recorded || recorded == RecordOutcome::Queued;
   d.cap_dropped = recorded == RecordOutcome::CapDropped;
+  d.overflow = recorded == RecordOutcome::Overflow;
   return d;
 }
 

@@ -3,12 +3,15 @@
 // clock of its own. It answers SOA/NS at the apex, A/AAAA for its name servers, probe names
 // `<token>.<zone>` (A, AAAA, TXT evidence) and the behaviour labels `noreply.`, `servfail.`,
 // `delay-<ms>.` in front of a token; everything else in the zone is NXDOMAIN or NODATA with the
-// SOA. Authenticated probes for a live run are recorded in the Store; nothing else is.
+// SOA. Whether a probe name is genuine and its run alive is decided from the token alone (its HMAC
+// and the expiry it carries), so no store is consulted before answering; authenticated probes of a
+// live run are then handed to the Store, which records them (memory) or queues them (Redis).
 //
 // IPv4-only and IPv6-only name server sets: `v4.<zone>` and `v6.<zone>` are child zones served by
 // the same process. A query for them arriving over the other family gets a referral to the set of
 // the right family, so a resolver can only complete it if it can reach that family.
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -38,6 +41,7 @@ struct ZoneConfig {
   std::uint32_t answer_ttl = 0;                // probe names are unique: caching them gains nothing
   std::uint32_t negative_ttl = 60;
   std::uint32_t max_delay_ms = 5000;
+  std::chrono::seconds run_ttl{3600};  // no genuine token claims to live longer (token_live)
 };
 
 /// A closed list of what happened to a query; one metric label each.
@@ -50,7 +54,7 @@ enum class Outcome : std::uint8_t {
   ServFail,    // the `servfail.` label
   NoReply,     // the `noreply.` label: never answered
   Forged,      // a token-shaped label whose HMAC fails: NXDOMAIN, not recorded
-  UnknownRun,  // an authentic token of an unknown or expired run (replay): NXDOMAIN, not recorded
+  UnknownRun,  // an authentic token of an expired run, or one the memory store does not hold: NXDOMAIN
   FormErr,     // the gate: malformed
   NotImp,      // the gate: opcode other than QUERY
   BadVers,     // the gate: EDNS version > 0
@@ -67,12 +71,13 @@ struct Decision {
   std::uint32_t delay_ms = 0;  // send the reply this late (the `delay-<ms>.` label, bounded)
   bool recorded = false;       // the store recorded this query
   bool cap_dropped = false;    // a probe of a live run not recorded because the run is full
+  bool overflow = false;       // a probe of a live run lost because the store's buffer is full
 };
 
 class Responder {
  public:
-  /// Keeps references to all three; they must outlive the responder.
-  Responder(const ZoneConfig& config, const Key& key, Store& store);
+  /// Keeps references to all four; they must outlive the responder.
+  Responder(const ZoneConfig& config, const Keyring& keys, Store& store, const Clock& clock);
 
   /// Decides on one received query and writes any reply into `out` (64 KiB suffices for every
   /// reply). Never throws; allocates only when the store records a new resolver.
@@ -97,8 +102,9 @@ class Responder {
   [[nodiscard]] bool has_descendant(dns::Bytes packet, dns::NameRef qname) const noexcept;
 
   const ZoneConfig& config_;
-  const Key& key_;
+  const Keyring& keys_;
   Store& store_;
+  const Clock& clock_;
   std::vector<Zone> zones_;  // the zone first, then the v4 and v6 children if configured
 };
 

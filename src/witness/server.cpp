@@ -57,6 +57,10 @@ WitnessMetrics::WitnessMetrics(common::Registry& r) {
                            "TCP connections closed at once because max_tcp_connections were open");
   out_of_memory =
       &r.counter("dnsfence_witness_out_of_memory_total", "Packets or connections dropped because memory ran out");
+  records_lost = &r.counter("dnsfence_witness_records_lost_total",
+                            "Probe queries of a live run not stored because the store's buffer was full");
+  rrl_slipped = &r.counter("dnsfence_witness_rrl_slipped_total", "UDP answers over the rate limit sent truncated");
+  rrl_dropped = &r.counter("dnsfence_witness_rrl_dropped_total", "UDP answers over the rate limit not sent");
   runs_active = &r.gauge("dnsfence_witness_runs_active", "Runs alive (not expired)");
   runs_created = &r.counter("dnsfence_witness_runs_created_total", "Runs created through the API");
   runs_refused = &r.counter("dnsfence_witness_runs_refused_total", "Run creations refused: max_runs alive");
@@ -82,6 +86,7 @@ struct Server::State {
   const Responder& responder;
   ServerLimits limits;
   WitnessMetrics& metrics;
+  ResponseRateLimiter rrl{limits.rrl};
   std::vector<int> udp;
   std::vector<common::SocketAddress> udp_bound;
   std::vector<int> tcp;
@@ -92,7 +97,7 @@ struct Server::State {
   std::vector<std::uint8_t> framed = std::vector<std::uint8_t>(kMaxMessage + 2);  // TCP: length + message
   std::vector<std::uint8_t> in = std::vector<std::uint8_t>(kMaxMessage);
 
-  State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(l), metrics(m) {}
+  State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(std::move(l)), metrics(m) {}
   ~State();
   void on_udp(int fd);
   void on_accept(int fd);
@@ -100,6 +105,7 @@ struct Server::State {
   void handle(std::span<const std::uint8_t> query, const Peer& peer, const LocalAddress& local, int fd,
               std::uint64_t generation);
   void send_tcp(int fd, std::span<const std::uint8_t> reply) noexcept;
+  bool rate_allows(const Peer& peer, Decision& d) noexcept;
   void close_conn(int fd) noexcept;
   void fire_due(Steady::time_point now);
   void expire_idle(Steady::time_point now);
@@ -121,11 +127,32 @@ void Server::State::send_tcp(int fd, std::span<const std::uint8_t> reply) noexce
   if (n != static_cast<ssize_t>(reply.size() + 2)) close_conn(fd);  // a stalled reader loses its connection
 }
 
+// Response rate limiting (rrl.hpp), UDP only: false if the answer must not be sent; a slipped one
+// is truncated in `out` (the client retries over TCP).
+bool Server::State::rate_allows(const Peer& peer, Decision& d) noexcept {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
+  switch (rrl.check(peer.endpoint.ip(), static_cast<std::uint64_t>(now_ms))) {
+    case RrlAction::Send:
+      return true;
+    case RrlAction::Slip:
+      metrics.rrl_slipped->inc();
+      d.reply_size = truncate_reply(std::span<std::uint8_t>(out.data(), kMaxMessage), d.reply_size);
+      d.delay_ms = 0;
+      return true;
+    case RrlAction::Drop:
+      metrics.rrl_dropped->inc();
+      return false;
+  }
+  return true;
+}
+
 void Server::State::handle(std::span<const std::uint8_t> query, const Peer& peer, const LocalAddress& local, int fd,
                            std::uint64_t generation) {
-  const Decision d = responder.respond(query, peer, std::span<std::uint8_t>(out.data(), kMaxMessage));
+  Decision d = responder.respond(query, peer, std::span<std::uint8_t>(out.data(), kMaxMessage));
   metrics.queries[static_cast<std::size_t>(d.outcome)]->inc();
   if (d.cap_dropped) metrics.records_dropped->inc();
+  if (d.overflow) metrics.records_lost->inc();
+  if (d.reply_size > 0 && peer.transport == dns::Transport::Udp && !rate_allows(peer, d)) return;
   if (d.reply_size == 0) return;
   const auto reply = std::span<const std::uint8_t>(out.data(), d.reply_size);
   if (d.delay_ms == 0) {
@@ -223,7 +250,7 @@ int Server::State::timeout_ms(Steady::time_point now) const {
 
 Server::Server(const Responder& responder, const std::vector<common::SocketAddress>& listen, ServerLimits limits,
                WitnessMetrics& metrics)
-    : state_(std::make_unique<State>(responder, limits, metrics)) {
+    : state_(std::make_unique<State>(responder, std::move(limits), metrics)) {
   for (const auto& e : listen) {
     state_->udp.push_back(open_socket(e, SOCK_DGRAM));
     sockaddr_storage ss{};

@@ -11,6 +11,7 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "witness/responder.hpp"
+#include "witness/rrl.hpp"
 
 namespace dnsfence::witness {
 
@@ -22,6 +23,9 @@ struct WitnessMetrics {
   common::Counter* delays_dropped = nullptr;   // delayed replies beyond max_pending_delays
   common::Counter* tcp_refused = nullptr;      // connections beyond max_tcp_connections
   common::Counter* out_of_memory = nullptr;    // packets dropped because an allocation failed
+  common::Counter* records_lost = nullptr;     // probes of a live run lost: the store's buffer was full
+  common::Counter* rrl_slipped = nullptr;      // UDP answers over the rate limit, sent truncated
+  common::Counter* rrl_dropped = nullptr;      // UDP answers over the rate limit, not sent
   common::Gauge* runs_active = nullptr;
   common::Counter* runs_created = nullptr;
   common::Counter* runs_refused = nullptr;  // create requests refused because max_runs are live
@@ -31,6 +35,7 @@ struct ServerLimits {
   std::size_t max_pending_delays = 1024;
   std::size_t max_tcp_connections = 64;
   std::chrono::milliseconds tcp_idle{10000};
+  RrlConfig rrl;  // response rate limiting of UDP answers (off unless rrl.rate > 0)
 };
 
 class Server {

@@ -2,8 +2,9 @@
 
 #include <gcrypt.h>
 #include <sys/random.h>
-#include <cerrno>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -13,8 +14,11 @@ namespace dnsfence::witness {
 namespace {
 
 constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
-constexpr std::size_t kMacBytes = kTokenBytes - 10;
-constexpr std::string_view kDomain = "dnsfence-witness-token-v1";
+constexpr std::size_t kBodyBytes = 15;  // run 8 + probe 2 + expires 4 + key id 1
+constexpr std::size_t kMacBytes = kTokenBytes - kBodyBytes;
+constexpr std::string_view kDomain = "dnsfence-witness-token-v2";
+constexpr std::string_view kKeyIdDomain = "dnsfence-witness-key-id";
+constexpr std::string_view kRunDomain = "dnsfence-witness-run-v1";
 
 using Raw = std::array<std::uint8_t, kTokenBytes>;
 
@@ -37,21 +41,55 @@ bool gcrypt_ready() noexcept {
   return ready;
 }
 
-// HMAC-SHA256(key, domain || run || probe), the first kMacBytes octets. False if libgcrypt fails.
-bool mac(const Key& key, const std::uint8_t* body, std::array<std::uint8_t, kMacBytes>& out) noexcept {
-  std::array<std::uint8_t, kDomain.size() + 10> input{};
-  std::memcpy(input.data(), kDomain.data(), kDomain.size());
-  std::memcpy(input.data() + kDomain.size(), body, 10);
-  std::array<std::uint8_t, 32> full{};
-  std::size_t length = full.size();
-  const auto k = key.bytes();
-  gcry_mac_hd_t h = nullptr;
-  if (!gcrypt_ready() || gcry_mac_open(&h, GCRY_MAC_HMAC_SHA256, 0, nullptr) != 0) return false;
-  const bool ok = gcry_mac_setkey(h, k.data(), k.size()) == 0 && gcry_mac_write(h, input.data(), input.size()) == 0 &&
-                  gcry_mac_read(h, full.data(), &length) == 0 && length == full.size();
-  gcry_mac_close(h);
-  if (ok) std::memcpy(out.data(), full.data(), kMacBytes);
-  return ok;
+// Per thread, the HMAC states of the last few keys it used, each prepared once (the key's inner
+// and outer pads hashed) and reset before every use: setting the key up per query cost the
+// witness ~30 % more CPU per answer than knotd.
+class MacCache {
+ public:
+  MacCache() = default;
+  MacCache(const MacCache&) = delete;
+  MacCache& operator=(const MacCache&) = delete;
+  ~MacCache() {
+    for (auto& s : slots_)
+      if (s.handle != nullptr) gcry_mac_close(s.handle);
+  }
+  // The prepared state for `key`, reset; nullptr if libgcrypt fails.
+  gcry_mac_hd_t get(const Key& key) noexcept {
+    for (auto& s : slots_) {
+      if (s.handle != nullptr && s.serial == key.serial()) return gcry_mac_reset(s.handle) == 0 ? s.handle : nullptr;
+    }
+    Slot& s = slots_[next_++ % slots_.size()];
+    if (s.handle != nullptr) gcry_mac_close(s.handle);
+    s = Slot{};
+    const auto k = key.bytes();
+    if (!gcrypt_ready() || gcry_mac_open(&s.handle, GCRY_MAC_HMAC_SHA256, 0, nullptr) != 0) return nullptr;
+    if (gcry_mac_setkey(s.handle, k.data(), k.size()) != 0) {
+      gcry_mac_close(s.handle);
+      s.handle = nullptr;
+      return nullptr;
+    }
+    s.serial = key.serial();
+    return s.handle;
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t serial = 0;
+    gcry_mac_hd_t handle = nullptr;
+  };
+  std::array<Slot, 4> slots_{};
+  std::size_t next_ = 0;
+};
+
+// HMAC-SHA256(key, domain || data), all 32 octets into `out`. False if libgcrypt fails.
+bool hmac(const Key& key, std::string_view domain, std::span<const std::uint8_t> data,
+          std::array<std::uint8_t, 32>& out) noexcept {
+  thread_local MacCache cache;
+  gcry_mac_hd_t h = cache.get(key);
+  std::size_t length = out.size();
+  return h != nullptr && gcry_mac_write(h, domain.data(), domain.size()) == 0 &&
+         gcry_mac_write(h, data.data(), data.size()) == 0 && gcry_mac_read(h, out.data(), &length) == 0 &&
+         length == out.size();
 }
 
 // Compares in time independent of where the first difference is.
@@ -72,6 +110,35 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
   }
 }
 
+std::array<std::uint8_t, 32> run_hash(const RunKey& key) noexcept {
+  std::array<std::uint8_t, kRunDomain.size() + 16> input{};
+  std::memcpy(input.data(), kRunDomain.data(), kRunDomain.size());
+  std::memcpy(input.data() + kRunDomain.size(), key.bytes.data(), key.bytes.size());
+  std::array<std::uint8_t, 32> out{};
+  if (gcrypt_ready()) gcry_md_hash_buffer(GCRY_MD_SHA256, out.data(), input.data(), input.size());
+  return out;
+}
+
+template <std::size_t N>
+bool parse_hex_exact(std::string_view text, std::array<std::uint8_t, N>& out) noexcept {
+  if (text.size() != 2 * N) return false;
+  for (std::size_t i = 0; i < N; ++i) {
+    const int hi = common::hex_value(text[2 * i]);
+    const int lo = common::hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  return true;
+}
+
+void put32(std::uint8_t* p, std::uint32_t v) noexcept {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+}
+
+std::uint32_t get32(const std::uint8_t* p) noexcept {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
 }  // namespace
 
 std::string RunId::to_text() const {
@@ -79,32 +146,55 @@ std::string RunId::to_text() const {
 }
 
 std::expected<RunId, std::string_view> RunId::from_text(std::string_view text) noexcept {
-  if (text.size() != 16) return std::unexpected("a run id is 16 hex digits");
   RunId id;
-  for (std::size_t i = 0; i < 8; ++i) {
-    const int hi = common::hex_value(text[2 * i]);
-    const int lo = common::hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::unexpected("a run id is 16 hex digits");
-    id.bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
-  }
-  return id;
-}
-
-RunId RunId::random() {
-  RunId id;
-  random_bytes(id.bytes.data(), id.bytes.size());
+  if (!parse_hex_exact(text, id.bytes)) return std::unexpected("a run id is 16 hex digits");
   return id;
 }
 
 std::size_t RunIdHash::operator()(const RunId& id) const noexcept {
   std::uint64_t v = 0;
-  std::memcpy(&v, id.bytes.data(), sizeof v);  // already uniformly random
+  std::memcpy(&v, id.bytes.data(), sizeof v);  // a hash output: already uniform
   return static_cast<std::size_t>(v);
 }
 
+std::string RunKey::to_text() const {
+  return common::to_hex(bytes, 0);
+}
+
+std::expected<RunKey, std::string_view> RunKey::from_text(std::string_view text) noexcept {
+  RunKey key;
+  if (!parse_hex_exact(text, key.bytes)) return std::unexpected("a run is named by 32 hex digits");
+  return key;
+}
+
+RunKey RunKey::random() {
+  RunKey key;
+  random_bytes(key.bytes.data(), key.bytes.size());
+  return key;
+}
+
+RunId RunKey::id() const noexcept {
+  const auto h = run_hash(*this);
+  RunId id;
+  std::memcpy(id.bytes.data(), h.data(), id.bytes.size());
+  return id;
+}
+
+std::array<std::uint8_t, 16> RunKey::check() const noexcept {
+  const auto h = run_hash(*this);
+  std::array<std::uint8_t, 16> out{};
+  std::memcpy(out.data(), h.data() + 8, out.size());
+  return out;
+}
+
 Key::Key(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {
+  static std::atomic<std::uint64_t> serials{0};
   if (bytes_.size() < kMinKeyBytes)
     throw std::invalid_argument("witness key too short: need at least " + std::to_string(kMinKeyBytes) + " octets");
+  serial_ = ++serials;
+  std::array<std::uint8_t, 32> id{};
+  if (!hmac(*this, kKeyIdDomain, {}, id)) throw std::runtime_error("HMAC-SHA256 failed");
+  id_ = id[0];
 }
 
 Key Key::random() {
@@ -113,16 +203,34 @@ Key Key::random() {
   return Key(std::move(bytes));
 }
 
+Keyring::Keyring(Key minting, std::vector<Key> also_accepted) {
+  keys_.push_back(std::move(minting));
+  for (auto& k : also_accepted) keys_.push_back(std::move(k));
+}
+
+const Key* Keyring::find(std::uint8_t id) const noexcept {
+  for (const Key& k : keys_)
+    if (k.id() == id) return &k;
+  return nullptr;
+}
+
+std::string encode_token(const Keyring& keys, const Token& token) {
+  return encode_token(keys.minting(), token);
+}
+
 std::string encode_token(const Key& key, const Token& token) {
   Raw raw{};
   std::memcpy(raw.data(), token.run.bytes.data(), 8);
   raw[8] = static_cast<std::uint8_t>(token.probe >> 8);
   raw[9] = static_cast<std::uint8_t>(token.probe);
-  std::array<std::uint8_t, kMacBytes> m{};
-  if (!mac(key, raw.data(), m)) throw std::runtime_error("HMAC-SHA256 failed");
-  std::memcpy(raw.data() + 10, m.data(), kMacBytes);
+  put32(raw.data() + 10, token.expires);
+  raw[14] = key.id();
+  std::array<std::uint8_t, 32> m{};
+  if (!hmac(key, kDomain, std::span(raw.data(), kBodyBytes), m)) throw std::runtime_error("HMAC-SHA256 failed");
+  std::memcpy(raw.data() + kBodyBytes, m.data(), kMacBytes);
   std::string out;
-  // 20 octets = 160 bits = 32 groups of 5 bits: no padding.
+  out.reserve(kTokenChars);
+  // 25 octets = 200 bits = 40 groups of 5 bits: no padding.
   for (std::size_t bit = 0; bit < kTokenBytes * 8; bit += 5) {
     unsigned v = 0;
     for (std::size_t i = 0; i < 5; ++i) v = (v << 1) | ((raw[(bit + i) / 8] >> (7 - (bit + i) % 8)) & 1U);
@@ -131,7 +239,7 @@ std::string encode_token(const Key& key, const Token& token) {
   return out;
 }
 
-std::expected<Token, TokenError> verify_token(const Key& key, std::span<const std::uint8_t> label) noexcept {
+std::expected<Token, TokenError> verify_token(const Keyring& keys, std::span<const std::uint8_t> label) noexcept {
   if (label.size() != kTokenChars) return std::unexpected(TokenError::BadLength);
   Raw raw{};
   std::size_t bit = 0;
@@ -142,13 +250,29 @@ std::expected<Token, TokenError> verify_token(const Key& key, std::span<const st
       if (((v >> i) & 1) != 0) raw[bit / 8] |= static_cast<std::uint8_t>(0x80U >> (bit % 8));
     }
   }
-  std::array<std::uint8_t, kMacBytes> expected{};
-  if (!mac(key, raw.data(), expected) || !same_mac(expected.data(), raw.data() + 10))
-    return std::unexpected(TokenError::BadMac);
+  bool authentic = false;
+  for (const Key& key : keys.keys()) {
+    std::array<std::uint8_t, 32> expected{};
+    // Only the key the token names is tried (two keys share an id once in 256 rotations).
+    if (key.id() != raw[14] || !hmac(key, kDomain, std::span(raw.data(), kBodyBytes), expected)) continue;
+    if (same_mac(expected.data(), raw.data() + kBodyBytes)) {
+      authentic = true;
+      break;
+    }
+  }
+  if (!authentic) return std::unexpected(TokenError::BadMac);
   Token t;
   std::memcpy(t.run.bytes.data(), raw.data(), 8);
   t.probe = static_cast<std::uint16_t>((raw[8] << 8) | raw[9]);
+  t.expires = get32(raw.data() + 10);
   return t;
+}
+
+bool token_live(const Token& token, std::chrono::system_clock::time_point now, std::chrono::seconds max_ttl,
+                std::chrono::seconds skew) noexcept {
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto expires = static_cast<std::int64_t>(token.expires);
+  return expires > secs && expires <= secs + max_ttl.count() + skew.count();
 }
 
 std::string_view describe(TokenError e) noexcept {

@@ -15,6 +15,7 @@ BIN=$(readlink -f "${1:?usage: $0 PATH/TO/dnsfence}")
 NS=(dfw-client dfw-resolver dfw-stealth dfw-auth)
 ZONE=witness.example  # not .test: unbound serves test. itself (RFC 6761 default local zone)
 API=http://127.0.0.1:8053
+OPS=http://127.0.0.1:9154  # the operator listener: metrics
 PIDS=()
 TMP=""
 
@@ -91,6 +92,7 @@ write_configs() {
 zone = "$ZONE"
 listen = ["0.0.0.0:53", "[::]:53"]  # wildcards: replies must still leave from the address asked
 api = "127.0.0.1:8053"
+operator = "127.0.0.1:9154"
 answer_a = ["192.0.2.80"]
 run_ttl = 300
 max_runs = 16
@@ -105,7 +107,7 @@ addresses = ["198.51.100.53"]
 name = "ns6.$ZONE"
 addresses = ["fd00:53:1::53"]
 TOML
-  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/witness.key"
+  (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/witness.key")
   local common="do-daemonize: no
   username: \"\"
   chroot: \"\"
@@ -213,9 +215,9 @@ grep -q '10\.53\.1\.2' <<<"$res" && fail "the client's address was recorded: $re
 log "resolver path: recorded 198.51.100.2 only (types A,TXT); TXT evidence in-band"
 
 # 2. A forged token through the same resolver: NXDOMAIN, nothing recorded.
-forged="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.$ZONE"
+forged="$(printf 'a%.0s' $(seq 40)).$ZONE"  # token-shaped: 40 base32 characters
 grep -q NXDOMAIN <<<"$(dig_client @10.53.1.1 A "$forged")" || fail "forged token not NXDOMAIN"
-grep -q 'dnsfence_witness_queries_total{outcome="forged"} [1-9]' <<<"$(in_ns dfw-auth curl -sf "$API/metrics")" ||
+grep -q 'dnsfence_witness_queries_total{outcome="forged"} [1-9]' <<<"$(in_ns dfw-auth curl -sf "$OPS/metrics")" ||
   fail "forged query not counted"
 [ "$(results "$RUN" | jq '.resolvers[0].count')" = 2 ] || fail "forged query changed the run"
 
@@ -255,7 +257,7 @@ RUN3=$(jq -r .run <<<"$run3")
 [ "$(dig_client @10.53.1.1 +short A "$(jq -r '.probes_v4[0]' <<<"$run3")")" = "192.0.2.80" ] || fail "v4-only probe"
 [ "$(results "$RUN3" | jq -r '[.resolvers[].address] | join(",")')" = "fd00:53:1::2,198.51.100.2" ] ||
   fail "v4-only probe recorded: $(results "$RUN3")"
-grep -q 'dnsfence_witness_queries_total{outcome="referral"} [1-9]' <<<"$(in_ns dfw-auth curl -sf "$API/metrics")" ||
+grep -q 'dnsfence_witness_queries_total{outcome="referral"} [1-9]' <<<"$(in_ns dfw-auth curl -sf "$OPS/metrics")" ||
   fail "no referral counted"
 log "family-only sets: the v6 probe came over IPv6 after a referral, the v4 probe over IPv4"
 

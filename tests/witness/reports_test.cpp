@@ -8,16 +8,17 @@ namespace dnsfence::witness {
 namespace {
 
 constexpr std::int64_t kNow = 1767268800000;
+constexpr std::uint32_t kExpires = 1767272400;
 
 class ReportsTest : public ::testing::Test {
  protected:
-  ReportsTest() : key_(std::vector<std::uint8_t>(32, 7)), zone_(*dns::Name::from_text("leak.test")) {
+  ReportsTest() : keys_(Key(std::vector<std::uint8_t>(32, 7))), zone_(*dns::Name::from_text("leak.test")) {
     reporters_.push_back({"vpn-1", std::vector<std::uint8_t>(32, 1), {}});
     reporters_.push_back({"vpn-2", std::vector<std::uint8_t>(32, 2), {*common::Prefix::parse("192.0.2.0/28")}});
-    run_ = RunId::random();
+    run_ = RunKey::random().id();
   }
   std::string name(std::uint16_t probe, std::string_view prefix = "", std::string_view suffix = ".leak.test") const {
-    return std::string(prefix) + encode_token(key_, Token{run_, probe}) + std::string(suffix);
+    return std::string(prefix) + encode_token(keys_, Token{run_, probe, kExpires}) + std::string(suffix);
   }
   std::string body(const std::vector<std::string>& names, std::string_view reporter = "vpn-1",
                    std::int64_t sent = kNow) const {
@@ -31,17 +32,17 @@ class ReportsTest : public ::testing::Test {
     return path.substr(path.find('?') + 1);
   }
   auto accept(const std::string& q, const std::string& b, const char* peer = "203.0.113.7", std::int64_t now = kNow) {
-    return accept_batch(reporters_, key_, zone_, q, b, *common::IpAddress::parse(peer), now);
+    return accept_batch(reporters_, keys_, zone_, q, b, *common::IpAddress::parse(peer), now);
   }
 
-  Key key_;
+  Keyring keys_;
   dns::Name zone_;
   RunId run_;
   std::vector<ReporterConfig> reporters_;
 };
 
 TEST_F(ReportsTest, KeepsAuthenticProbeNamesOfTheZoneOnly) {
-  const std::string forged = "abcdefghijklmnopqrstuvwxyz234567.leak.test";
+  const std::string forged = "abcdefghijklmnopqrstuvwxyz234567abcdefgh.leak.test";
   const std::string b = body({name(1), name(2, "delay-600."), name(3, "", ".v4.leak.test"), name(4, "NoReply."),
                               "www.example", forged, "leak.test", name(5, "a.b."), name(6, "", ".other.test")});
   auto r = accept(query("vpn-1", b, 1), b);

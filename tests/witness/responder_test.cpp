@@ -8,6 +8,8 @@
 
 #include "dns/testing_packets.hpp"
 #include "witness/fake_clock.hpp"
+#include "witness/memory_store.hpp"
+#include "witness/store_testing.hpp"
 
 namespace dnsfence::witness {
 namespace {
@@ -33,23 +35,29 @@ ZoneConfig zone_config() {
   z.answer_aaaa = {ip("2001:db8::80")};
   z.soa_rname = name("hostmaster.witness.test");
   z.max_delay_ms = 2000;
+  z.run_ttl = std::chrono::seconds(600);
   return z;
 }
 
 class ResponderTest : public ::testing::Test {
  protected:
   testing::FakeClock clock_;
-  Store store_{StoreLimits{std::chrono::seconds(600), 10, 10}, clock_};
-  Key key_{std::vector<std::uint8_t>(32, 9)};
+  MemoryStore store_{StoreLimits{std::chrono::seconds(600), 10, 10}, clock_};
+  Keyring keys_{Key{std::vector<std::uint8_t>(32, 9)}};
   ZoneConfig config_ = zone_config();
-  Responder responder_{config_, key_, store_};
-  RunId run_ = store_.create().value().id;
+  Responder responder_{config_, keys_, store_, clock_};
+  RunSnapshot run_ = testing::created(store_, clock_, std::chrono::seconds(600));
   Peer peer_{common::SocketAddress{ip("198.51.100.2"), 40000}, dns::Transport::Udp};
   std::vector<std::uint8_t> out_ = std::vector<std::uint8_t>(65535);
   Decision last_;
 
-  std::string probe(std::uint16_t n = 1, const RunId* run = nullptr) {
-    return encode_token(key_, Token{run ? *run : run_, n}) + ".witness.test";
+  static std::uint32_t expiry(const RunSnapshot& run) {
+    return static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(run.expires.time_since_epoch()).count());
+  }
+  std::string probe(std::uint16_t n = 1, const RunSnapshot* run = nullptr, const char* zone = "witness.test") {
+    const RunSnapshot& r = run ? *run : run_;
+    return encode_token(keys_, Token{r.id, n, expiry(r)}) + "." + zone;
   }
   dns::Message ask(const std::vector<std::uint8_t>& q) {
     last_ = responder_.respond(q, peer_, out_);
@@ -58,7 +66,7 @@ class ResponderTest : public ::testing::Test {
     return *m;
   }
   dns::Message ask(const std::string& qname, std::uint16_t qtype) { return ask(query(qname, qtype)); }
-  std::size_t resolvers() { return store_.get(run_).value().resolvers.size(); }
+  std::size_t resolvers() { return testing::get(store_, run_.key).value().resolvers.size(); }
 };
 
 // The RDATA of each record of a section, with its type.
@@ -135,7 +143,7 @@ TEST_F(ResponderTest, ProbeAnswersAndRecordsTheResolver) {
   auto an = section(m, dns::Section::Answer);
   ASSERT_EQ(an.size(), 1U);
   EXPECT_EQ(an[0].second, (std::vector<std::uint8_t>{192, 0, 2, 80}));
-  const RunSnapshot snap = store_.get(run_).value();
+  const RunSnapshot snap = testing::get(store_, run_.key).value();
   ASSERT_EQ(snap.resolvers.size(), 1U);
   EXPECT_EQ(snap.resolvers[0].address, ip("198.51.100.2"));
 }
@@ -145,7 +153,7 @@ TEST_F(ResponderTest, TxtEvidenceWithoutEdns) {
   auto m = ask(probe(4), rr::TXT);
   EXPECT_EQ(txt_strings(m),
             (std::vector<std::string>{"resolver=198.51.100.2", "port=40000", "transport=tcp", "edns=none", "do=0",
-                                      "ecs=none", "run=" + run_.to_text(), "probe=4"}));
+                                      "ecs=none", "run=" + run_.id.to_text(), "probe=4"}));
 }
 
 TEST_F(ResponderTest, TxtEvidenceCarriesEdnsDoAndEcs) {
@@ -170,7 +178,8 @@ TEST_F(ResponderTest, MalformedEcsIsReportedNotTrusted) {
 }
 
 TEST_F(ResponderTest, ForgedTokenIsRefusedAndNeverRecorded) {
-  const std::string forged = encode_token(Key(std::vector<std::uint8_t>(32, 1)), Token{run_, 1}) + ".witness.test";
+  const std::string forged =
+      encode_token(Keyring(Key(std::vector<std::uint8_t>(32, 1))), Token{run_.id, 1, expiry(run_)}) + ".witness.test";
   expect_negative(ask(forged, rr::A), dns::Rcode::NxDomain);
   EXPECT_EQ(last_.outcome, Outcome::Forged);
   EXPECT_FALSE(last_.recorded);
@@ -183,9 +192,25 @@ TEST_F(ResponderTest, ReplayForAnExpiredRunIsRefused) {
   expect_negative(ask(name, rr::A), dns::Rcode::NxDomain);
   EXPECT_EQ(last_.outcome, Outcome::UnknownRun);
   EXPECT_FALSE(last_.recorded);
-  const RunId other = RunId::random();
+  // Authentic and unexpired, but a run this (memory) store never held: an earlier process's.
+  const RunSnapshot other = testing::fresh_run(clock_, std::chrono::seconds(600));
   ask(probe(1, &other), rr::A);
   EXPECT_EQ(last_.outcome, Outcome::UnknownRun);
+}
+
+// The expiry is decided from the token: no store is asked about a token whose run has expired or
+// that claims to live longer than any run does.
+TEST_F(ResponderTest, ExpiryIsDecidedFromTheTokenAlone) {
+  RunSnapshot forever = run_;
+  forever.expires = run_.created + std::chrono::seconds(600 + 301);
+  expect_negative(ask(probe(1, &forever), rr::A), dns::Rcode::NxDomain);
+  EXPECT_EQ(last_.outcome, Outcome::UnknownRun);
+  EXPECT_EQ(resolvers(), 0U);
+  RunSnapshot stale = run_;
+  stale.expires = clock_.now();
+  ask(probe(1, &stale), rr::A);
+  EXPECT_EQ(last_.outcome, Outcome::UnknownRun);
+  EXPECT_EQ(resolvers(), 0U);
 }
 
 TEST_F(ResponderTest, NoReplyRecordsButNeverAnswers) {
@@ -211,7 +236,7 @@ TEST_F(ResponderTest, ServfailAndDelayLabels) {
 }
 
 TEST_F(ResponderTest, ChildZoneOfTheOtherFamilyGetsAReferral) {
-  const std::string v6probe = encode_token(key_, Token{run_, 2}) + ".v6.witness.test";
+  const std::string v6probe = probe(2, nullptr, "v6.witness.test");
   auto m = ask(v6probe, rr::A);  // asked over IPv4
   EXPECT_EQ(last_.outcome, Outcome::Referral);
   EXPECT_FALSE(m.header().has(dns::flag::AA));
