@@ -35,6 +35,11 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
   check(a.metrics == b.metrics, "metrics");
   check(a.user == b.user, "user");
   check(a.debug_log == b.debug_log, "debug_log");
+  check(a.witness.enabled == b.witness.enabled && a.witness.url == b.witness.url &&
+            a.witness.reporter == b.witness.reporter && a.witness.key == b.witness.key &&
+            a.witness.queue == b.witness.queue && a.witness.interval == b.witness.interval &&
+            (!a.witness.enabled || a.witness.zone == b.witness.zone),
+        "witness_*");
   return keys;
 }
 
@@ -50,6 +55,17 @@ Server::Server(common::Config config)
   unsigned n = config_.serve.workers;
   if (n == 0) n = std::max(1U, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i, n, config_.serve, shared_));
+  const auto& w = config_.serve.witness;
+  if (w.enabled) {
+    std::vector<ReportQueue*> queues;
+    for (unsigned i = 0; i < n; ++i) {
+      report_queues_.push_back(std::make_unique<ReportQueue>(w.zone, w.queue));
+      queues.push_back(report_queues_.back().get());
+    }
+    // One batch at a time, each bounded: a witness that is away costs at most this per interval.
+    reporter_ = std::make_unique<Reporter>(w, std::move(queues),
+                                           std::make_unique<HttpReportSink>(w.url, std::chrono::seconds(2)));
+  }
 }
 
 Server::~Server() {
@@ -86,6 +102,7 @@ void Server::start() {
   shared_.generation.fetch_add(1, std::memory_order_release);
   for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
   if (http_) http_->start();
+  if (reporter_) reporter_->start();
 }
 
 std::vector<std::string> Server::reload(const common::Config& fresh) {
@@ -121,6 +138,7 @@ void Server::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  if (reporter_) reporter_->stop();  // after the workers: their last sightings go out too
 }
 
 std::string Server::metrics() const {
@@ -133,7 +151,9 @@ std::string Server::metrics() const {
     upstreams.push_back(
         {e.index, e.address.to_string(), sent_before_[e.index].load(), timeouts_before_[e.index].load()});
   const auto rules = shared_.rules.load();
-  return render_prometheus(stats, *rules, upstreams);
+  std::string text = render_prometheus(stats, *rules, upstreams);
+  if (reporter_) text += reporter_->metrics();
+  return text;
 }
 
 }  // namespace dnsfence::proxy
