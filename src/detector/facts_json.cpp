@@ -1,5 +1,7 @@
 #include "detector/facts_json.hpp"
 
+#include "detector/witness_client.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -161,6 +163,7 @@ Facts facts_from_json(const json& j) {
       w.resolvers.push_back(WitnessResolver{ip(r.at("address")), r.value("names", std::vector<std::string>{})});
     }
     w.served = j["witness"].value("served", std::vector<std::string>{});
+    for (const auto& r : j["witness"].value("reports", json::array())) w.reports.push_back(parse_report(r));
     f.witness = w;
   }
   f.witness_error = j.value("witness_error", "");
@@ -169,6 +172,16 @@ Facts facts_from_json(const json& j) {
   f.public_resolvers = ips(j, "public_resolvers");
   f.waits = j.value("waits", std::vector<std::string>{});
   return f;
+}
+
+json witness_report_json(const WitnessReport& r) {
+  return {{"destination", r.destination.to_string()},
+          {"class", r.destination_class},
+          {"action", r.action},
+          {"reporter", r.reporter},
+          {"role", r.role},
+          {"transports", r.transports},
+          {"names", r.names}};
 }
 
 json facts_to_json(const Facts& f) {
@@ -197,6 +210,8 @@ json facts_to_json(const Facts& f) {
     json w{{"resolvers", json::array()}, {"served", f.witness->served}};
     for (const auto& r : f.witness->resolvers)
       w["resolvers"].push_back({{"address", r.address.to_string()}, {"names", r.names}});
+    w["reports"] = json::array();
+    for (const auto& r : f.witness->reports) w["reports"].push_back(witness_report_json(r));
     j["witness"] = w;
   }
   return j;
