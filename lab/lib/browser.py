@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Open a page in headless Chromium, wait until it says it is done, keep a screenshot and its result.
 
-    browser.py URL --png FILE --json FILE [--deadline SECONDS] [--size WIDTH,HEIGHT]
+    browser.py URL --png FILE --json FILE [--deadline SECONDS] [--size WIDTH,HEIGHT] [--insecure]
 
 Chromium is driven over its DevTools pipe (--remote-debugging-pipe: file descriptors 3 and 4,
 NUL-separated JSON), with the Python standard library only. Not --dump-dom or --screenshot with
@@ -94,6 +94,8 @@ def run(args):
     command = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-features=HttpsUpgrades,MediaRouter", "--no-first-run", "--hide-scrollbars",
                "--remote-debugging-pipe", f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"]
+    if args.insecure:
+        command.insert(-1, "--ignore-certificate-errors")  # the lab's self-signed wildcard certificate
     browser = subprocess.Popen(command, preexec_fn=descriptors, close_fds=False, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(to_r)
@@ -156,6 +158,7 @@ def main():
     parser.add_argument("--json", required=True)
     parser.add_argument("--deadline", type=float, default=30.0, help="seconds to wait for the page to finish")
     parser.add_argument("--size", default="412,915", help="the viewport, a phone's by default")
+    parser.add_argument("--insecure", action="store_true", help="accept any TLS certificate (a test CA)")
     args = parser.parse_args()
     try:
         return run(args)

@@ -10,6 +10,9 @@
 #   tproxy_report   100.64.53.53, 203.0.113.53 tproxy, serve    INTERCEPTED naming 100.64.53.53, reported by the VPN
 #                                              reporting         server (neither resolver logged a name; serve did)
 #   vpn_only        10.64.0.53                 redirect         OK (no untrusted resolver logged a name; the provider did)
+#   tls             10.64.0.53                 redirect         OK, over HTTPS: the page at https://192.0.2.80/ behind
+#                                                                a TLS-terminating proxy (stunnel) with a wildcard
+#                                                                certificate for *.leak.test, probes over HTTPS too
 # and two that calibrate the stealth threshold with the witness's own labels: `fallback` measures
 # Chromium's fallback time with `noreply.` (the threshold must sit well below it), and
 # `slow_authority` is coffee_shop with every name held 300 ms by the authority (`delay-300.`,
@@ -21,7 +24,7 @@
 # Chromium's console) and the resolvers' log slices in runs/browser_<case>/<mode>/.
 
 BROWSER_URL="http://$PROBE_ANSWER/"
-BROWSER_CASES=(fallback coffee_shop slow_authority stealth_isp tproxy_report vpn_only)
+BROWSER_CASES=(fallback coffee_shop slow_authority stealth_isp tproxy_report vpn_only tls)
 # Limits the issue sets: a verdict within 5 s when nothing times out, 12 s with a stealth resolver
 # listed first (measured from navigation to the page's "done", Chromium's start excluded).
 BROWSER_FAST_S=5 BROWSER_STEALTH_S=12
@@ -42,6 +45,30 @@ table ip dfl_lab_page {
 }
 NFT
 }
+# browser_tls_up: stunnel in dfl-auth terminates TLS on 192.0.2.80:443 with a self-signed
+# certificate for *.leak.test (and the page's address), forwarding to the witness's public
+# listener: the deployment docs/page.md describes (Chromium is told to accept the certificate).
+browser_tls_up() {
+  local dir=$LAB_STATE/page-tls
+  mkdir -p "$dir"
+  [ -s "$dir/tls.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=$PROBE_ZONE" -addext "subjectAltName=DNS:*.$PROBE_ZONE,IP:$PROBE_ANSWER" \
+    -keyout "$dir/tls.key" -out "$dir/tls.pem" >/dev/null 2>&1 || die "openssl could not make the test certificate"
+  cat >"$dir/stunnel.conf" <<CONF
+foreground = yes
+pid =
+[page]
+accept = $PROBE_ANSWER:443
+connect = $AUTH_ADDR:$WITNESS_API_PORT
+cert = $dir/tls.pem
+key = $dir/tls.key
+CONF
+  start_bg stunnel-page $NS_AUTH stunnel4 "$dir/stunnel.conf"
+  wait_until 5 tls_listening || die "stunnel did not start: $(tail -5 "$LAB_STATE/out/stunnel-page.out")"
+}
+tls_listening() { grep -q . <<<"$(nsx $NS_AUTH ss -Hltn "sport = :443")"; }
+browser_tls_down() { stop_bg stunnel-page; }
+
 browser_net_down() {
   nsx $NS_AUTH nft delete table ip dfl_lab_page 2>/dev/null || true
   ip -n $NS_INET route del "$PROBE_ANSWER/32" 2>/dev/null || true
@@ -81,8 +108,9 @@ browser_fallback() {
 # PAGE_SECONDS (the page's own elapsed time), PAGE_TIMING (its timing verdict), PAGE_NAMES (its
 # probe names as the browser asked them, behaviour labels included).
 browser_open() {
-  local deadline=${1:-20} query=${2:-} rc=0
-  nsx $NS_CLIENT timeout $((deadline + 30)) python3 "$LAB_DIR/lib/browser.py" "$BROWSER_URL$query" \
+  local deadline=${1:-20} query=${2:-} url=$BROWSER_URL rc=0 opts=()
+  [ "${SCEN_NAME:-}" = browser_tls ] && { url="https://$PROBE_ANSWER/"; opts=(--insecure); }
+  nsx $NS_CLIENT timeout $((deadline + 30)) python3 "$LAB_DIR/lib/browser.py" "$url$query" "${opts[@]}" \
     --png "$CASE_DIR/page.png" --json "$CASE_DIR/page.json" --deadline "$deadline" \
     >"$CASE_DIR/browser.out" 2>&1 || rc=$?
   PAGE_STATE=$(jq -r '.state // "none"' "$CASE_DIR/page.json" 2>/dev/null) || PAGE_STATE="none (exit $rc)"
@@ -111,7 +139,7 @@ browser_case() {
   case $1 in
     coffee_shop | slow_authority) prepare "$SHOP_RESOLVER" ;;
     stealth_isp | tproxy_report) prepare "$ISP_RESOLVER,$SHOP_RESOLVER" ;;
-    vpn_only) prepare "$SHOP_RESOLVER"; client_set_resolvers "$PROVIDER_RESOLVER" ;;
+    vpn_only | tls) prepare "$SHOP_RESOLVER"; client_set_resolvers "$PROVIDER_RESOLVER" ;;
   esac
   apply_mode
   case_begin "$LAB_EVIDENCE/runs/$SCEN_NAME/$MODE"
@@ -166,6 +194,15 @@ browser_expect_tproxy_report() {
   check "true: dnsfence serve (tproxy) logged them ($serve_t)" ge "$serve_t" 1
 }
 
+browser_expect_tls() {
+  browser_expect_vpn_only
+  local fetched
+  fetched=$(jq '[.result.probes[]? | select(.ok)] | length' "$CASE_DIR/page.json" 2>/dev/null || echo 0)
+  check "every probe was fetched over HTTPS from the witness ($fetched of 4)" eq "$fetched" 4
+  check "Resource Timing worked through the proxy (timing $PAGE_TIMING)" bash -c "[ '$PAGE_TIMING' = fast ] || [ '$PAGE_TIMING' = slow ]"
+  check "the page was HTTPS" grep -q "\"url\": \"https://" "$CASE_DIR/page.json"
+}
+
 browser_expect_vpn_only() {
   check "page: OK ($PAGE_OVERALL)" eq "$PAGE_OVERALL" OK
   check "true: no untrusted resolver logged the page's names (shop=$shop isp=$isp)" eq "$((shop + isp))" 0
@@ -180,13 +217,14 @@ browser_run() {
   t0=$(now_ms)
   lab_configs
   browser_net_up
-  trap 'unprotect; browser_net_down; serve_start' EXIT
+  trap 'unprotect; browser_tls_down; browser_net_down; serve_start' EXIT
   for c in "${cases[@]}"; do
     case $c in
       fallback) browser_fallback ;;
       coffee_shop | slow_authority | stealth_isp) browser_case "$c" unprotected ;;
       tproxy_report) browser_case "$c" tproxy ;;
       vpn_only) browser_case "$c" protected ;;
+      tls) browser_tls_up; browser_case "$c" protected; browser_tls_down ;;
       *) log "unknown browser case $c (${BROWSER_CASES[*]})"; return 2 ;;
     esac
     unprotect
