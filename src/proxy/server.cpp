@@ -61,6 +61,7 @@ Server::Server(common::Config config)
     for (unsigned i = 0; i < n; ++i) {
       report_queues_.push_back(std::make_unique<ReportQueue>(w.zone, w.queue));
       queues.push_back(report_queues_.back().get());
+      workers_[i]->set_reports(queues.back());
     }
     // One batch at a time, each bounded: a witness that is away costs at most this per interval.
     reporter_ = std::make_unique<Reporter>(w, std::move(queues),

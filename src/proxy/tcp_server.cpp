@@ -128,6 +128,7 @@ void TcpServer::handle_query(std::uint32_t index, std::span<std::uint8_t> query)
   Query q{query, dns::Transport::Tcp, c.original};
   Reply r{std::span<std::uint8_t>(w.scratch_.data(), w.scratch_.size())};
   const Decision d = w.pipeline_.handle(q, r);
+  if (w.reports_ != nullptr) w.reports_->offer(q, d);
   w.stats_.count(dns::Transport::Tcp, d.action, d.destination);
   if (w.config_.debug_log) w.debug_log(d, dns::Transport::Tcp);
   if (d.rule != nullptr && d.rule->index < kMaxRuleCounters) w.stats_.rule_hits[d.rule->index].add();

@@ -218,6 +218,7 @@ void Worker::handle_udp_query(std::uint8_t listener, std::size_t i, std::int64_t
   if (!original && (replies_->full() || (replies_fd_ >= 0 && replies_fd_ != reply_fd))) flush();
   Reply r{original ? std::span<std::uint8_t>(scratch_.data(), io::kMaxDatagram) : replies_->next()};
   const Decision d = pipeline_.handle(q, r);
+  if (reports_ != nullptr) reports_->offer(q, d);
   stats_.count(dns::Transport::Udp, d.action, d.destination);
   if (config_.debug_log) debug_log(d, dns::Transport::Udp);
   if (d.rule != nullptr && d.rule->index < kMaxRuleCounters) stats_.rule_hits[d.rule->index].add();

@@ -20,6 +20,7 @@
 #include "policy/rule_set.hpp"
 #include "proxy/inflight.hpp"
 #include "proxy/pipeline.hpp"
+#include "proxy/report_queue.hpp"
 #include "proxy/stats.hpp"
 #include "proxy/upstreams.hpp"
 
@@ -60,6 +61,7 @@ class Worker {
   /// the rules and upstreams change underneath.
   void run() noexcept;
   [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
+  void set_reports(ReportQueue* q) noexcept { reports_ = q; }
   /// The shared generation whose rules and upstreams this worker uses now.
   [[nodiscard]] std::uint64_t applied_generation() const noexcept {
     return applied_generation_.load(std::memory_order_acquire);
@@ -101,6 +103,7 @@ class Worker {
   [[nodiscard]] std::uint64_t random() noexcept;
   void debug_log(const Decision& d, dns::Transport t) const noexcept;
 
+  ReportQueue* reports_ = nullptr;
   unsigned index_;
   const common::ServeConfig& config_;
   Shared& shared_;
