@@ -89,6 +89,11 @@ det::Report report_once(const Options& o, const det::Facts& f) {
 nlohmann::json json_report(const det::Report& r, const det::Facts& f) {
   nlohmann::json j = det::report_to_json(r);
   j["inventory"] = det::facts_to_json(f)["inventory"];
+  // What a reporting VPN server saw of the probes (issue 16), when the witness has any.
+  if (f.witness && !f.witness->reports.empty()) {
+    j["witness_reports"] = nlohmann::json::array();
+    for (const auto& rep : f.witness->reports) j["witness_reports"].push_back(det::witness_report_json(rep));
+  }
   return j;
 }
 

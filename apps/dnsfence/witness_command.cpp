@@ -150,7 +150,9 @@ int serve(const ServeOptions& o) {
                        &run_limiter,
                        registry,
                        metrics,
-                       api_metrics};
+                       api_metrics,
+                       config.roles,
+                       config.reporters};
   Api api(ctx, config.api, Api::Role::Public, public_limits(config));
   std::unique_ptr<Api> operator_api;
   if (config.operator_api) {

@@ -18,12 +18,19 @@ toml_list() { local a out=""; for a in "$@"; do out+="${out:+, }\"$a\""; done; e
 # tunnel's IPv4 prefix only (no interface, no IPv6 prefix), so IPv6 DNS from the tunnel is nobody's
 # business and leaks, exactly as with the paper's commands (scenario 7). No plain nft needed.
 server_toml() {
-  local name=$1 mode=$2 serve_mode=redirect metrics=127.0.0.1:9153
+  local name=$1 mode=$2 serve_mode=redirect metrics=127.0.0.1:9153 report=""
   local listen=("$SERVE_LISTEN" "[$TUN_SERVER6]:53") tproxy=() ifs=("$WG_SERVER_IF") srcs=("$TUN_NET" "$TUN_NET6")
   if [ "$mode" = tproxy ]; then
     # The transparent listeners receive every query; the plain one is only the proxy's own (unused).
     serve_mode=tproxy metrics=127.0.0.1:9154 listen=("127.0.0.1:$((TPROXY_PORT + 1))")
     tproxy=("0.0.0.0:$TPROXY_PORT" "[::]:$TPROXY_PORT")
+    # In tproxy mode serve knows where each query was sent: it reports the ones under the probe
+    # zone to the witness (the browser leak test names the resolver a device really asked).
+    report="witness_zone = \"$PROBE_ZONE\"
+witness_url = \"$(witness_api)\"
+witness_reporter = \"$REPORTER_NAME\"
+witness_key_file = \"$REPORTER_KEY\"
+witness_interval_ms = 100"
   fi
   [ "${3:-}" = ipv4-only ] && { ifs=(); srcs=("$TUN_NET"); }
   cat >"$(fw_file "$name")" <<TOML
@@ -38,6 +45,7 @@ workers = 1          # one worker: its debug log stays in arrival order (log bar
 metrics = "$metrics"
 user = "nobody"
 debug_log = true     # one line per query: the lab's evidence of what the proxy intercepted
+$report
 
 [allowlist]
 addresses = $(toml_list "${ALLOWLIST[@]}")
@@ -68,9 +76,23 @@ resolvers = $(toml_list "$PROVIDER_RESOLVER" "$TUN_SERVER" "$TUN_SERVER6")
 TOML
 }
 
+# The VPN server's key for its probe reports to the witness (lib/witness.sh configures it there):
+# serve's copy is readable by its unprivileged user (a SIGHUP reload rereads it after the privilege
+# drop), the witness's is private (the witness refuses a key others can read).
+REPORTER_NAME=lab-vpn REPORTER_KEY=$LAB_STATE/dnsfence/reporter.key REPORTER_KEY_WITNESS=$LAB_STATE/witness/reporter.key
+# reporter_key: creates the key once per `up`.
+reporter_key() {
+  mkdir -p "${REPORTER_KEY%/*}" "${REPORTER_KEY_WITNESS%/*}"
+  [ -s "$REPORTER_KEY" ] && return 0
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$REPORTER_KEY"
+  chmod 644 "$REPORTER_KEY"
+  install -m 600 "$REPORTER_KEY" "$REPORTER_KEY_WITNESS"
+}
+
 # lab_configs: (re)writes every file.
 lab_configs() {
   mkdir -p "$FW_DIR"
+  reporter_key
   server_toml server-redirect redirect
   server_toml server-ipv4-only redirect ipv4-only
   server_toml server-block block

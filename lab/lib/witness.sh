@@ -30,8 +30,19 @@ witness_up() {
   mkdir -p "$dir"
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/witness.key"
   chmod 600 "$dir/witness.key"
+  reporter_key
   for zone in "${WITNESS_ZONES[@]}"; do
     name=$(witness_pname "$zone") addr=${WITNESS_ADDR[$zone]}
+    # The browser page (lib/browser.sh) on leak.test: the VPN's own resolvers by prefix (its NAT
+    # egress, the provider's and the tunnel's addresses), and the VPN server as a reporter.
+    page=""
+    [ "$zone" = "$PROBE_ZONE" ] && page="[[witness.resolvers]]
+name = \"Lab VPN\"
+prefixes = [\"$VPN_WAN/32\", \"$VPN_WAN6/128\", \"$PROV_NET\", \"$TUN_NET\", \"$TUN_NET6\"]
+[[witness.reporters]]
+name = \"$REPORTER_NAME\"
+key_file = \"$REPORTER_KEY_WITNESS\"
+sources = [\"$VPN_WAN/32\"]"
     cat >"$dir/$name.toml" <<TOML
 [witness]
 zone = "$zone"
@@ -50,6 +61,7 @@ runs_per_minute = 0
 [[witness.ns]]
 name = "ns1.$zone"
 addresses = ["$addr"]
+$page
 TOML
     start_bg "$name" $NS_AUTH "$DNSFENCE" witness serve --config "$dir/$name.toml" --key-file "$dir/witness.key"
   done

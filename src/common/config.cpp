@@ -4,8 +4,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <utility>
+
+#include "common/hex.hpp"
+#include "common/probe_report.hpp"
 
 namespace dnsfence::common {
 namespace {
@@ -63,6 +68,56 @@ void read_destinations(const toml::array* list, const std::string& file, ServeCo
     if (prefixes.empty()) fail(file, t.source(), "serve.destinations: 'prefixes' must list at least one prefix");
     for (const auto& p : prefixes) serve.destinations.push_back({p, action});
   }
+}
+
+// The reporter's key file: hex (whitespace and # comments allowed), at least
+// kMinReporterKeyBytes octets. Relative paths are read from the working directory.
+std::vector<std::uint8_t> read_reporter_key(const std::string& file, const toml::source_region& where,
+                                            const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(file, where, "serve.witness_key_file: cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto key = parse_hex(text.str());
+  if (!key) fail(file, where, "serve.witness_key_file: " + path + ": " + key.error());
+  if (key->size() < kMinReporterKeyBytes)
+    fail(file, where,
+         "serve.witness_key_file: " + path + ": at least " + std::to_string(kMinReporterKeyBytes) +
+             " octets of hex are needed");
+  return *key;
+}
+
+// serve.witness_*: all four of zone, url, reporter and key file, or none.
+void read_witness(TableReader& r, const toml::table& t, WitnessReporting& w) {
+  std::string zone;
+  std::string key_file;
+  r.string("witness_zone", zone);
+  r.string("witness_url", w.url);
+  r.string("witness_reporter", w.reporter);
+  r.string("witness_key_file", key_file);
+  r.integer("witness_queue", w.queue, 1, 65536);
+  r.millis("witness_interval_ms", w.interval, 10'000);
+  const bool any = !zone.empty() || !w.url.empty() || !w.reporter.empty() || !key_file.empty();
+  if (!any) return;
+  auto where = [&](std::string_view key) { return t.get(key) ? t.get(key)->source() : t.source(); };
+  if (zone.empty() || w.url.empty() || w.reporter.empty() || key_file.empty())
+    fail(r.file(), where("witness_zone"),
+         "serve.witness_zone, witness_url, witness_reporter and witness_key_file go together: give all four or none");
+  auto name = dns::Name::from_text(zone);
+  if (!name || name->labels() == 0)
+    fail(r.file(), where("witness_zone"), "serve.witness_zone: not a zone name: '" + zone + "'");
+  std::string_view host = w.url;
+  if (!host.starts_with("http://"))
+    fail(r.file(), where("witness_url"), "serve.witness_url: must be http://ADDRESS[:PORT] (serve speaks no TLS)");
+  host.remove_prefix(7);
+  while (host.ends_with('/')) host.remove_suffix(1);
+  if (auto a = SocketAddress::parse(host, 80); !a)
+    fail(r.file(), where("witness_url"), "serve.witness_url: " + a.error());
+  if (!valid_reporter_name(w.reporter))
+    fail(r.file(), where("witness_reporter"), "serve.witness_reporter: 1 to 64 of A-Z a-z 0-9 . _ -");
+  w.key = read_reporter_key(r.file(), where("witness_key_file"), key_file);
+  w.zone = *name;
+  w.enabled = true;
 }
 
 void read_serve(TableReader& r, ServeConfig& s) {
@@ -172,6 +227,7 @@ Config parse_config(std::string_view text, std::string_view source) {
   if (const auto* t = top.table("serve")) {
     TableReader r(*t, c.source, "serve");
     read_serve(r, c.serve);
+    read_witness(r, *t, c.serve.witness);
     r.reject_unknown();
   }
   if (const auto* t = top.table("firewall")) {

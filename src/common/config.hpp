@@ -46,6 +46,19 @@ struct Canaries {
   bool icloud_private_relay = false;  // mask.icloud.com, mask-h2.icloud.com -> NXDOMAIN
 };
 
+/// Probe reports to a leak-test witness (`serve.witness_*`): for queries under `zone` only, serve
+/// tells the witness at `url` the address the client really asked (tproxy mode). See
+/// common/probe_report.hpp for the contract.
+struct WitnessReporting {
+  bool enabled = false;                     // all of zone, url, reporter and key_file given
+  dns::Name zone;                           // the witness's zone; no other name is ever reported
+  std::string url;                          // "http://192.0.2.53:8053" (an address, not a host name; no TLS)
+  std::string reporter;                     // this server's name in the witness's [[witness.reporters]]
+  std::vector<std::uint8_t> key;            // the reporter's HMAC key, read from witness_key_file (hex)
+  unsigned queue = 256;                     // reports waiting per worker; beyond it they are dropped and counted
+  std::chrono::milliseconds interval{200};  // how often a batch is sent
+};
+
 /// The most upstreams `serve.upstreams` may list (and the most distinct upstreams one `serve`
 /// process uses over all its reloads).
 inline constexpr std::size_t kMaxUpstreams = 16;
@@ -75,6 +88,7 @@ struct ServeConfig {
   Canaries canaries;
   std::vector<NameRule> names;
   std::vector<DestinationRule> destinations;
+  WitnessReporting witness;
 };
 
 enum class FirewallProfile : std::uint8_t { Server, Client };

@@ -1,5 +1,7 @@
 #include "detector/facts_json.hpp"
 
+#include "detector/witness_client.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -164,6 +166,7 @@ Facts facts_from_json(const json& j) {
     }
     w.served = j["witness"].value("served", std::vector<std::string>{});
     w.incomplete = j["witness"].value("incomplete", false);
+    for (const auto& r : j["witness"].value("reports", json::array())) w.reports.push_back(parse_report(r));
     f.witness = w;
   }
   f.witness_error = j.value("witness_error", "");
@@ -172,6 +175,16 @@ Facts facts_from_json(const json& j) {
   f.public_resolvers = ips(j, "public_resolvers");
   f.waits = j.value("waits", std::vector<std::string>{});
   return f;
+}
+
+json witness_report_json(const WitnessReport& r) {
+  return {{"destination", r.destination.to_string()},
+          {"class", r.destination_class},
+          {"action", r.action},
+          {"reporter", r.reporter},
+          {"role", r.role},
+          {"transports", r.transports},
+          {"names", r.names}};
 }
 
 json facts_to_json(const Facts& f) {
@@ -200,6 +213,8 @@ json facts_to_json(const Facts& f) {
     json w{{"resolvers", json::array()}, {"served", f.witness->served}, {"incomplete", f.witness->incomplete}};
     for (const auto& r : f.witness->resolvers)
       w["resolvers"].push_back({{"address", r.address.to_string()}, {"names", r.names}});
+    w["reports"] = json::array();
+    for (const auto& r : f.witness->reports) w["reports"].push_back(witness_report_json(r));
     j["witness"] = w;
   }
   return j;

@@ -16,6 +16,8 @@ Facts facts_from_json(const nlohmann::json& j);
 nlohmann::json facts_to_json(const Facts& f);
 /// One observation as JSON (shared with the report).
 nlohmann::json observation_to_json(const Observation& o);
+/// What a reporting VPN server told the witness of one destination (facts and the report).
+nlohmann::json witness_report_json(const WitnessReport& r);
 /// The report: {"overall": "...", "exit_code": n, "findings": [...], "notes": [...]}.
 nlohmann::json report_to_json(const Report& r);
 /// What changed between two reports, for `--watch --json`: {"previous_overall", "overall",

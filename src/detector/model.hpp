@@ -94,6 +94,18 @@ struct WitnessResolver {
   std::vector<std::string> names;
 };
 
+/// What a VPN server running `dnsfence serve` (tproxy mode) reported to the witness of this run's
+/// probe names: the address the device really sent them to, and what the server did (issue 16).
+struct WitnessReport {
+  IpAddress destination;
+  std::string destination_class;  // "provider", "allowlisted", "private", "public"
+  std::string action;             // "redirected", "passed", "refused", "answered"
+  std::string reporter;           // the VPN server's name at the witness
+  std::string role;               // "vpn" (an address the witness knows as the VPN's), "other"
+  std::vector<std::string> transports;
+  std::vector<std::string> names;
+};
+
 /// What the leak-test authority recorded for one run.
 struct WitnessResults {
   std::vector<WitnessResolver> resolvers;
@@ -101,6 +113,7 @@ struct WitnessResults {
   // The witness says its record may lack observations (its store was unreachable for a while): a
   // name absent from it proves nothing.
   bool incomplete = false;
+  std::vector<WitnessReport> reports;
 };
 
 /// The closed set of verdicts, from best to worst for exit codes (see exit_code()). Unprotected is a

@@ -42,6 +42,17 @@ std::string report_text(const Report& r, const Facts& f) {
     for (const auto& o : fi.evidence) s << packet_line(o) << "\n";
     for (const auto& fact : fi.facts) s << "    " << fact << "\n";
   }
+  if (f.witness && !f.witness->reports.empty()) {
+    // What a VPN server running `dnsfence serve` saw of this run's names: where they were sent.
+    s << "\nreported by the VPN server (through the witness):\n";
+    for (const auto& rep : f.witness->reports) {
+      std::string transports;
+      for (const auto& t : rep.transports) transports += (transports.empty() ? "" : ",") + t;
+      s << "  " << rep.destination.to_string() << " (" << rep.destination_class
+        << (rep.role == "vpn" ? ", the VPN's" : "") << (transports.empty() ? "" : ", " + transports)
+        << "): " << rep.action << " by " << rep.reporter << ", " << rep.names.size() << " probe name(s)\n";
+    }
+  }
   if (!r.notes.empty() || !f.inventory.notes.empty()) s << "\nnotes:\n";
   for (const auto& n : f.inventory.notes) s << "  " << n << "\n";
   for (const auto& n : r.notes) s << "  " << n << "\n";

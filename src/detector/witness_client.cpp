@@ -53,6 +53,20 @@ WitnessRun parse_run(const std::string& body) {
   return run;
 }
 
+WitnessReport parse_report(const json& r) {
+  auto a = IpAddress::parse(r.at("destination").get<std::string>());
+  if (!a) throw std::runtime_error("witness report: " + a.error());
+  WitnessReport out{*a,
+                    r.value("class", ""),
+                    r.value("action", ""),
+                    r.value("reporter", ""),
+                    r.value("role", ""),
+                    r.value("transports", std::vector<std::string>{}),
+                    {}};
+  for (const auto& n : r.value("names", json::array())) out.names.push_back(normalize_name(n.get<std::string>()));
+  return out;
+}
+
 WitnessResults parse_results(const std::string& body, const std::vector<std::string>& served) {
   const json j = json::parse(body);
   WitnessResults w{{}, j.value("answers", served), j.value("incomplete", false)};
@@ -63,6 +77,7 @@ WitnessResults parse_results(const std::string& body, const std::vector<std::str
     for (const auto& n : r.value("names", json::array())) wr.names.push_back(normalize_name(n.get<std::string>()));
     w.resolvers.push_back(std::move(wr));
   }
+  for (const auto& r : j.value("reports", json::array())) w.reports.push_back(parse_report(r));
   return w;
 }
 

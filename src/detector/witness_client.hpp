@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ std::unique_ptr<WitnessClient> make_http_witness(const std::string& base_url, st
 
 /// Parses the POST /runs body. Throws on a wrong shape.
 WitnessRun parse_run(const std::string& body);
+/// One entry of the GET /runs/ID body's "reports" (what a reporting VPN server saw). Throws on a
+/// wrong shape.
+WitnessReport parse_report(const nlohmann::json& r);
 /// Parses the GET /runs/ID body. Throws on a wrong shape.
 WitnessResults parse_results(const std::string& body, const std::vector<std::string>& served);
 

@@ -34,6 +34,11 @@ std::vector<std::string> restart_needed(const common::ServeConfig& a, const comm
   check(a.metrics == b.metrics, "metrics");
   check(a.user == b.user, "user");
   check(a.debug_log == b.debug_log, "debug_log");
+  check(a.witness.enabled == b.witness.enabled && a.witness.url == b.witness.url &&
+            a.witness.reporter == b.witness.reporter && a.witness.key == b.witness.key &&
+            a.witness.queue == b.witness.queue && a.witness.interval == b.witness.interval &&
+            (!a.witness.enabled || a.witness.zone == b.witness.zone),
+        "witness_*");
   return keys;
 }
 
@@ -73,6 +78,18 @@ Server::Server(common::Config config)
   shared_.tcp_clients = std::make_unique<io::ClientLimit>(config_.serve.tcp_max_connections_per_client,
                                                           config_.serve.tcp_max_connections + n);
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i, n, config_.serve, shared_));
+  const auto& w = config_.serve.witness;
+  if (w.enabled) {
+    std::vector<ReportQueue*> queues;
+    for (unsigned i = 0; i < n; ++i) {
+      report_queues_.push_back(std::make_unique<ReportQueue>(w.zone, w.queue));
+      queues.push_back(report_queues_.back().get());
+      workers_[i]->set_reports(queues.back());
+    }
+    // One batch at a time, each bounded: a witness that is away costs at most this per interval.
+    reporter_ = std::make_unique<Reporter>(w, std::move(queues),
+                                           std::make_unique<HttpReportSink>(w.url, std::chrono::seconds(2)));
+  }
 }
 
 Server::~Server() {
@@ -109,6 +126,7 @@ void Server::start() {
   shared_.generation.fetch_add(1, std::memory_order_release);
   for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
   if (http_) http_->start();
+  if (reporter_) reporter_->start();
 }
 
 std::vector<std::string> Server::reload(const common::Config& fresh) {
@@ -145,6 +163,7 @@ void Server::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  if (reporter_) reporter_->stop();  // after the workers: their last sightings go out too
 }
 
 std::string Server::metrics() const {
@@ -162,6 +181,7 @@ void Server::collect(common::Exposition& out) const {
                          downs_before_[e.index].load()});
   const auto rules = shared_.rules.load();
   collect_metrics(out, stats, *rules, upstreams, health_);
+  if (reporter_) reporter_->collect(out);
 }
 
 }  // namespace dnsfence::proxy

@@ -12,6 +12,8 @@
 
 #include "common/config.hpp"
 #include "common/metrics.hpp"
+#include "proxy/report_queue.hpp"
+#include "proxy/reporter.hpp"
 #include "proxy/worker.hpp"
 
 namespace dnsfence::proxy {
@@ -64,6 +66,10 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::unique_ptr<MetricsHttp> http_;
+  // serve.witness_*: one ring per worker (what it saw under the witness zone) and the thread that
+  // reports them to the witness (docs/page.md). Empty / null when not configured.
+  std::vector<std::unique_ptr<ReportQueue>> report_queues_;
+  std::unique_ptr<Reporter> reporter_;
 };
 
 }  // namespace dnsfence::proxy

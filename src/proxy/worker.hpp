@@ -23,6 +23,7 @@
 #include "policy/rule_set.hpp"
 #include "proxy/inflight.hpp"
 #include "proxy/pipeline.hpp"
+#include "proxy/report_queue.hpp"
 #include "proxy/stats.hpp"
 #include "proxy/upstream_sockets.hpp"
 #include "proxy/upstream_streams.hpp"
@@ -65,6 +66,7 @@ class Worker final : private io::TcpHandler, private StreamOwner {
   /// the rules and upstreams change underneath.
   void run() noexcept;
   [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
+  void set_reports(ReportQueue* q) noexcept { reports_ = q; }
   /// The shared generation whose rules and upstreams this worker uses now.
   [[nodiscard]] std::uint64_t applied_generation() const noexcept {
     return applied_generation_.load(std::memory_order_acquire);
@@ -132,6 +134,7 @@ class Worker final : private io::TcpHandler, private StreamOwner {
                    const std::optional<common::SocketAddress>& from) noexcept;
   [[nodiscard]] std::uint64_t random() noexcept;
 
+  ReportQueue* reports_ = nullptr;
   unsigned index_;
   const common::ServeConfig& config_;
   Shared& shared_;

@@ -32,6 +32,7 @@ void clamp_udp_size(std::span<std::uint8_t> packet, const dns::Message& m) noexc
 void Worker::handle_query(const Origin& o, dns::Bytes packet, Reply r) noexcept {
   const Query q{packet, o.transport, o.original ? std::optional(o.original->ip()) : std::nullopt};
   const Decision d = pipeline_.handle(q, r);
+  if (reports_ != nullptr) reports_->offer(q, d);  // the witness zone's queries only, to the reporter
   stats_.count(o.transport, d.action, d.destination);
   if (config_.debug_log) debug_log(d, o.transport);
   if (d.rule != nullptr && d.rule->index < kMaxRuleCounters) stats_.rule_hits[d.rule->index].add();

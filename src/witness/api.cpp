@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "witness/page_routes.hpp"
+
 namespace dnsfence::witness {
 namespace {
 
@@ -66,23 +68,9 @@ void get_run(const ApiContext& ctx, std::string_view text, const Reply& reply) {
   });
 }
 
-// A fetch of http://<probe>.<zone>/...: the browser resolved the probe name (the DNS side recorded
-// who asked); an empty answer that any origin may read and time is all it needs.
-Response probe_fetch(const Request& req) {
-  Response r{204, "", ""};
-  if (req.method == "OPTIONS") {
-    r.headers.push_back({"Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"});
-    r.headers.push_back({"Access-Control-Max-Age", "600"});
-  } else if (req.method != "GET" && req.method != "HEAD") {
-    r = error(405, "use GET");
-  }
-  io::http::allow_any_origin(r);
-  r.headers.push_back({"Cache-Control", "no-store"});
-  return r;
-}
-
 void route_public(const ApiContext& ctx, const Request& req, const Reply& reply) {
-  if (is_probe_host(req.host, ctx.zone)) return reply(probe_fetch(req));
+  const PageContext page{ctx.keys, ctx.zone, ctx.reporters, ctx.store, ctx.clock};
+  if (page_route(page, req, reply)) return;
   const std::string_view path = req.path;
   if (path == "/healthz")
     return reply(req.method == "GET" ? Response{200, "text/plain", "ok\n"} : error(405, "use GET"));

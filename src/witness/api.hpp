@@ -10,8 +10,8 @@
 //   GET  /runs/KEY           -> 200 {"run", "created", "expires", "probes", "dropped", "lost",
 //                               "incomplete", "answers", "resolvers": [...]}; 404 unknown or expired
 //   GET  /healthz            -> "ok"
-//   any request whose Host is a name under the zone (http://<probe>.<zone>/...): 204 with CORS and
-//   Timing-Allow-Origin, so a page on another origin can time the lookup (issue 16's browser test)
+//   GET /, /page.css, /page.js, any request whose Host is a name under the zone, POST /reports:
+//   the browser leak test (page_routes.hpp)
 // KEY is the run's 128-bit read capability; probe names carry only the RunId derived from it.
 //
 // Operator (bind it to loopback or a management network):
@@ -31,7 +31,9 @@
 #include "common/net.hpp"
 #include "io/http_server.hpp"
 #include "witness/rate_limit.hpp"
+#include "witness/reports.hpp"
 #include "witness/responder.hpp"
+#include "witness/roles.hpp"
 #include "witness/server.hpp"
 #include "witness/store.hpp"
 
@@ -70,15 +72,19 @@ struct ApiContext {
   common::Registry& registry;
   WitnessMetrics& metrics;
   ApiMetrics& api_metrics;
+  std::span<const ResolverRole> roles = {};        // [[witness.resolvers]]: the VPN's own resolvers
+  std::span<const ReporterConfig> reporters = {};  // [[witness.reporters]]: VPN servers that report
 };
 
 /// The probe count a POST /runs body asks for: empty or {} -> the default; {"count": N} with
 /// 1 <= N <= max_probes. Anything else: the reason it is refused.
 std::expected<std::size_t, std::string> requested_count(std::string_view body, const RunPolicy& policy);
 
-/// The JSON of a run's results: per resolver its address, times, count, transports, types and the
-/// probe names it asked for; and the addresses the witness serves at probe names ("answers"), so a
-/// client can tell a forged answer (TAMPERED) from a real one.
+/// The JSON of a run's results: per resolver its address, times, count, transports, types, the
+/// probe names it asked for and its role ("vpn" with the operator's name, or "other"); what VPN
+/// servers reported ("reports": the address the device asked, its class, transports, action,
+/// reporter, role, names); the addresses the witness serves at probe names ("answers"), so a
+/// client can tell a forged answer (TAMPERED) from a real one; and the witness's time ("now", ms).
 nlohmann::json run_json(const RunSnapshot& run, const ApiContext& ctx);
 /// The JSON of a new run: its key, times, probe names under the zone (and v4./v6. children) and
 /// the answers served at them.

@@ -13,6 +13,10 @@ namespace {
 constexpr std::uint16_t kFirstV4 = 1001;
 constexpr std::uint16_t kFirstV6 = 2001;
 
+TimePoint from_unix_ms(std::int64_t ms) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
+}
+
 std::uint32_t expiry_seconds(TimePoint t) {
   return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 }
@@ -34,6 +38,44 @@ nlohmann::json answers_json(const ApiContext& ctx) {
   return out;
 }
 
+// "vpn" with the operator's name for an address in a declared role, else "other".
+void role_json(nlohmann::json& j, const common::IpAddress& a, const ApiContext& ctx, bool provider = false) {
+  const ResolverRole* role = role_of(ctx.roles, a);
+  j["role"] = role != nullptr || provider ? "vpn" : "other";
+  if (role != nullptr) j["operator"] = role->name;
+}
+
+nlohmann::json names_json(const std::bitset<kProbeNumbers>& probes, const RunSnapshot& run, const ApiContext& ctx);
+
+nlohmann::json report_json(const ReportStats& r, const RunSnapshot& run, const ApiContext& ctx) {
+  nlohmann::json transports = nlohmann::json::array();
+  if (r.udp) transports.push_back("udp");
+  if (r.tcp) transports.push_back("tcp");
+  nlohmann::json j = {{"destination", r.destination.to_string()},
+                      {"family", !r.destination.is_v4() ? "ipv6" : "ipv4"},
+                      {"class", r.destination_class},
+                      {"transport", r.tcp && !r.udp ? "tcp" : "udp"},
+                      {"transports", transports},
+                      {"action", r.action},
+                      {"reporter", r.reporter},
+                      {"first_seen", iso8601(from_unix_ms(r.first_ms))},
+                      {"last_seen", iso8601(from_unix_ms(r.last_ms))},
+                      {"count", r.count},
+                      {"names", names_json(r.probes, run, ctx)}};
+  // A lookup sent to the provider's own resolver (serve's "provider" class) is the VPN's too.
+  role_json(j, r.destination, ctx, r.destination_class == "provider");
+  return j;
+}
+
+nlohmann::json names_json(const std::bitset<kProbeNumbers>& probes, const RunSnapshot& run, const ApiContext& ctx) {
+  nlohmann::json names = nlohmann::json::array();
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    if (!probes.test(i)) continue;
+    if (auto name = probe_name(ctx, run, static_cast<std::uint16_t>(i)); !name.empty()) names.push_back(name);
+  }
+  return names;
+}
+
 nlohmann::json resolver_json(const ResolverStats& r, const RunSnapshot& run, const ApiContext& ctx) {
   nlohmann::json transports = nlohmann::json::array();
   if (r.udp) transports.push_back("udp");
@@ -45,14 +87,16 @@ nlohmann::json resolver_json(const ResolverStats& r, const RunSnapshot& run, con
     if (!r.probes.test(i)) continue;
     if (auto name = probe_name(ctx, run, static_cast<std::uint16_t>(i)); !name.empty()) names.push_back(name);
   }
-  return {{"address", r.address.to_string()},
-          {"family", !r.address.is_v4() ? "ipv6" : "ipv4"},
-          {"first_seen", iso8601(r.first_seen)},
-          {"last_seen", iso8601(r.last_seen)},
-          {"count", r.count},
-          {"transports", transports},
-          {"types", types},
-          {"names", names}};
+  nlohmann::json j = {{"address", r.address.to_string()},
+                      {"family", !r.address.is_v4() ? "ipv6" : "ipv4"},
+                      {"first_seen", iso8601(r.first_seen)},
+                      {"last_seen", iso8601(r.last_seen)},
+                      {"count", r.count},
+                      {"transports", transports},
+                      {"types", types},
+                      {"names", names}};
+  role_json(j, r.address, ctx);
+  return j;
 }
 
 }  // namespace
@@ -86,9 +130,21 @@ std::string iso8601(TimePoint t) {
 nlohmann::json run_json(const RunSnapshot& run, const ApiContext& ctx) {
   nlohmann::json resolvers = nlohmann::json::array();
   for (const auto& r : run.resolvers) resolvers.push_back(resolver_json(r, run, ctx));
-  return {{"run", run.key.to_text()},     {"created", iso8601(run.created)}, {"expires", iso8601(run.expires)},
-          {"probes", run.probes},         {"dropped", run.dropped},          {"lost", run.lost},
-          {"incomplete", run.incomplete}, {"answers", answers_json(ctx)},    {"resolvers", resolvers}};
+  nlohmann::json reports = nlohmann::json::array();
+  for (const auto& r : run.reports) reports.push_back(report_json(r, run, ctx));
+  return {{"run", run.key.to_text()},
+          {"created", iso8601(run.created)},
+          {"expires", iso8601(run.expires)},
+          {"probes", run.probes},
+          {"dropped", run.dropped},
+          {"lost", run.lost},
+          {"incomplete", run.incomplete},
+          {"answers", answers_json(ctx)},
+          {"resolvers", resolvers},
+          {"reports", reports},
+          {"reports_dropped", run.reports_dropped},
+          {"reporters", ctx.reporters.size()},
+          {"now", iso8601(ctx.clock.now())}};
 }
 
 nlohmann::json created_json(const RunSnapshot& run, const ApiContext& ctx) {
@@ -106,6 +162,9 @@ nlohmann::json created_json(const RunSnapshot& run, const ApiContext& ctx) {
   if (!ctx.zone.ns_v4.empty()) j["probes_v4"] = probes(kFirstV4, family_probes);
   if (!ctx.zone.ns_v6.empty()) j["probes_v6"] = probes(kFirstV6, family_probes);
   j["answers"] = answers_json(ctx);
+  // Milliseconds, unlike "created" (whole seconds, as the tokens carry it): the browser page
+  // matches its clock to the witness's with it.
+  j["now"] = iso8601(ctx.clock.now());
   return j;
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/hex.hpp"
+#include "common/probe_report.hpp"
 #include "common/toml_reader.hpp"
 #include "witness/redis_store.hpp"
 
@@ -56,6 +57,60 @@ std::vector<NsHost> ns_set(TableReader& r, std::string_view key, int family) {
     h.list("addresses", host.addresses, address(family));
     h.reject_unknown();
     out.push_back(std::move(host));
+  }
+  return out;
+}
+
+// [[witness.resolvers]]: name, prefixes (at least one).
+std::vector<ResolverRole> roles(TableReader& r) {
+  std::vector<ResolverRole> out;
+  const toml::array* list = r.tables("resolvers");
+  if (list == nullptr) return out;
+  for (const auto& item : *list) {
+    TableReader t(*item.as_table(), r.file(), r.name("resolvers"));
+    ResolverRole role;
+    if (!t.string("name", role.name) || role.name.empty())
+      common::fail_at(r.file(), item.source(), r.name("resolvers") + ".name is required");
+    t.list("prefixes", role.prefixes, [](std::string_view s) { return common::Prefix::parse(s); });
+    if (role.prefixes.empty())
+      common::fail_at(r.file(), item.source(), r.name("resolvers") + ".prefixes must list at least one prefix");
+    t.reject_unknown();
+    out.push_back(std::move(role));
+  }
+  return out;
+}
+
+// [[witness.reporters]]: name, key_file (or key), sources (optional).
+std::vector<ReporterConfig> reporters(TableReader& r) {
+  std::vector<ReporterConfig> out;
+  const toml::array* list = r.tables("reporters");
+  if (list == nullptr) return out;
+  for (const auto& item : *list) {
+    TableReader t(*item.as_table(), r.file(), r.name("reporters"));
+    ReporterConfig rep;
+    std::string key;
+    std::string file;
+    if (!t.string("name", rep.name) || !common::valid_reporter_name(rep.name))
+      common::fail_at(r.file(), item.source(), r.name("reporters") + ".name: 1 to 64 of A-Z a-z 0-9 . _ -");
+    if (std::any_of(out.begin(), out.end(), [&](const auto& o) { return o.name == rep.name; }))
+      common::fail_at(r.file(), item.source(), r.name("reporters") + ": '" + rep.name + "' is listed twice");
+    if (t.string("key", key)) {
+      auto bytes = common::parse_hex(key);
+      if (!bytes || bytes->size() < common::kMinReporterKeyBytes)
+        t.fail("key", t.name("key") + ": expected at least 16 octets of hex");
+      rep.key = *bytes;
+    }
+    if (t.string("key_file", file)) {
+      try {
+        rep.key = read_key_file(file);
+      } catch (const ConfigError& e) {
+        t.fail("key_file", t.name("key_file") + ": " + e.what());
+      }
+    }
+    if (rep.key.empty()) common::fail_at(r.file(), item.source(), r.name("reporters") + ": give key_file or key");
+    t.list("sources", rep.sources, [](std::string_view s) { return common::Prefix::parse(s); });
+    t.reject_unknown();
+    out.push_back(std::move(rep));
   }
   return out;
 }
@@ -194,6 +249,8 @@ WitnessConfig parse_config(std::string_view toml_text, const std::string& source
   w.zone.ns = ns_set(r, "ns", 0);
   w.zone.ns_v4 = ns_set(r, "ns_v4", 4);
   w.zone.ns_v6 = ns_set(r, "ns_v6", 6);
+  w.roles = roles(r);
+  w.reporters = reporters(r);
   r.reject_unknown();
   finalize(w, [&](std::string_view key, const std::string& reason) { r.fail(key, reason); });
   return w;

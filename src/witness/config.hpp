@@ -13,6 +13,8 @@
 //   user = "dnsfence"                             # run as this account once bound; "root" keeps root
 //   store = "memory"                              # or "redis://10.0.0.5:6379", "unix:/run/redis/redis.sock"
 //   store_password_file = "credential:redis.pass" # Redis AUTH, when it has requirepass
+//   [[witness.resolvers]]  name = "Example VPN"  prefixes = ["192.0.2.2/32", "10.64.0.0/24"]   # the page's roles
+//   [[witness.reporters]]  name = "vpn-1"  key_file = "/etc/dnsfence/reporter-vpn-1.key"  sources = ["192.0.2.2"]
 //   ... limits, answers and name servers: see WitnessConfig and packaging/witness.toml
 
 #include <optional>
@@ -23,7 +25,9 @@
 #include "common/config_error.hpp"
 #include "common/net.hpp"
 #include "witness/rate_limit.hpp"
+#include "witness/reports.hpp"
 #include "witness/responder.hpp"
+#include "witness/roles.hpp"
 #include "witness/rrl.hpp"
 #include "witness/store.hpp"
 
@@ -58,6 +62,8 @@ struct WitnessConfig {
   RateLimit run_rate;
   RrlConfig rrl;
   HttpConfig http;
+  std::vector<ResolverRole> roles;        // the VPN's own resolvers, for the browser page
+  std::vector<ReporterConfig> reporters;  // VPN servers whose probe reports are accepted
 };
 
 /// Parses TOML text; `source` names it in errors. Relative key files are read relative to the

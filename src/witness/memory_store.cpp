@@ -26,7 +26,7 @@ void MemoryStore::create(const RunSnapshot& run, Created done) {
     purge_locked(clock_.now());
     full = runs_.size() >= limits_.max_runs || runs_.contains(run.id);
     if (!full) {
-      Run r{run, run.key.check()};
+      Run r{run, run.key.check(), {}};
       r.snapshot.key = RunKey{};
       r.snapshot.resolvers.reserve(std::min(kInitialResolvers, limits_.max_resolvers_per_run));
       runs_.emplace(run.id, std::move(r));
@@ -75,10 +75,28 @@ void MemoryStore::get(const RunKey& key, Found done) {
     if (it != runs_.end() && clock_.now() < it->second.snapshot.expires && same(it->second.check, key.check())) {
       found = it->second.snapshot;
       found->key = key;
+      found->reports = merge_report_lines(it->second.reports, found->reports_dropped);
     }
   }
   if (!found) return done(std::unexpected(StoreError::NotFound));
   done(std::move(*found));
+}
+
+void MemoryStore::add_reports(std::vector<ReportObservation> reports, Kept done) {
+  std::size_t kept = 0;
+  {
+    const std::lock_guard lock(mutex_);
+    const TimePoint now = clock_.now();
+    for (const auto& o : reports) {
+      const auto it = runs_.find(o.run);
+      if (it == runs_.end() || now >= it->second.snapshot.expires) continue;
+      auto& lines = it->second.reports;
+      if (lines.size() >= kMaxReportsPerRun) lines.erase(lines.begin());
+      lines.push_back(encode_report_line(o));
+      ++kept;
+    }
+  }
+  done(kept);
 }
 
 StoreStatus MemoryStore::status() {

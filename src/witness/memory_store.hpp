@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "witness/store.hpp"
 
@@ -21,12 +22,14 @@ class MemoryStore final : public Store {
   /// Fails with Full when max_runs are alive (after forgetting expired ones).
   void create(const RunSnapshot& run, Created done) override;
   void get(const RunKey& key, Found done) override;
+  void add_reports(std::vector<ReportObservation> reports, Kept done) override;
   StoreStatus status() override;
 
  private:
   struct Run {
     RunSnapshot snapshot;  // resolvers, dropped and times; the key itself is not kept
     std::array<std::uint8_t, 16> check{};
+    std::vector<std::string> reports;  // report lines (run_reports.hpp), at most kMaxReportsPerRun
   };
   std::size_t purge_locked(TimePoint now);
 

@@ -164,6 +164,10 @@ std::string RedisKeys::resolvers(const RunId& id) const {
   return prefix + "{" + id.to_text() + "}:res";
 }
 
+std::string RedisKeys::reports(const RunId& id) const {
+  return prefix + "{" + id.to_text() + "}:rep";
+}
+
 std::int64_t to_ms(TimePoint t) noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }

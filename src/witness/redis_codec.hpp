@@ -36,6 +36,8 @@ struct RedisKeys {
   std::string prefix = "dnsfence:witness:";
   [[nodiscard]] std::string run(const RunId& id) const;
   [[nodiscard]] std::string resolvers(const RunId& id) const;
+  /// The run's report lines (run_reports.hpp), a list trimmed to kMaxReportsPerRun.
+  [[nodiscard]] std::string reports(const RunId& id) const;
   [[nodiscard]] std::string runs() const { return prefix + "runs"; }
   [[nodiscard]] std::string lost() const { return prefix + "lost"; }
 };

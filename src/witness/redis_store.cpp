@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -378,15 +379,57 @@ void RedisStore::get(const RunKey& key, Found done) {
     c->append({"HGETALL", s.keys.run(id)});
     c->append({"HGETALL", s.keys.resolvers(id)});
     c->append({"ZRANGEBYSCORE", s.keys.lost(), std::to_string(to_ms(s.clock.now()) - keep.count()), "+inf"});
+    c->append({"LRANGE", s.keys.reports(id), "0", "-1"});
     auto run = c->read();
     auto resolvers = c->read();
     auto lost = c->read();
-    if (!run || !resolvers || !lost) return s.disconnected(), done(std::unexpected(StoreError::Unavailable));
-    std::vector<std::string> windows;
-    windows.reserve(reply_elements(lost.get()));
-    for (std::size_t i = 0; i < reply_elements(lost.get()); ++i)
-      windows.emplace_back(reply_string(reply_element(lost.get(), i)));
-    done(decode_run(key, fields_of(run.get()), fields_of(resolvers.get()), windows));
+    auto reports = c->read();
+    if (!run || !resolvers || !lost || !reports)
+      return s.disconnected(), done(std::unexpected(StoreError::Unavailable));
+    auto members = [](const auto& reply) {
+      std::vector<std::string> out;
+      out.reserve(reply_elements(reply.get()));
+      for (std::size_t i = 0; i < reply_elements(reply.get()); ++i)
+        out.emplace_back(reply_string(reply_element(reply.get(), i)));
+      return out;
+    };
+    auto snapshot = decode_run(key, fields_of(run.get()), fields_of(resolvers.get()), members(lost));
+    if (snapshot) snapshot->reports = merge_report_lines(members(reports), snapshot->reports_dropped);
+    done(std::move(snapshot));
+  });
+}
+
+void RedisStore::add_reports(std::vector<ReportObservation> reports, Kept done) {
+  Impl& s = *impl_;
+  s.enqueue([&s, reports = std::move(reports), done = std::move(done)](RedisClient* c) {
+    if (c == nullptr) return done(0);
+    // Only runs that still exist get reports: one EXISTS per distinct run, then the lines.
+    std::vector<RunId> runs;
+    for (const auto& o : reports)
+      if (std::find(runs.begin(), runs.end(), o.run) == runs.end()) runs.push_back(o.run);
+    for (const auto& id : runs) c->append({"EXISTS", s.keys.run(id)});
+    std::vector<RunId> alive;
+    for (const auto& id : runs) {
+      auto r = c->read();
+      if (!r) return s.disconnected(), done(0);
+      if (reply_integer(r.get(), 0) == 1) alive.push_back(id);
+    }
+    const auto keep = std::chrono::duration_cast<std::chrono::milliseconds>(2 * s.options.limits.run_ttl);
+    std::size_t kept = 0;
+    std::size_t calls = 0;
+    for (const auto& id : alive) {
+      std::vector<std::string> push{"RPUSH", s.keys.reports(id)};
+      for (const auto& o : reports)
+        if (o.run == id) push.push_back(encode_report_line(o));
+      kept += push.size() - 2;
+      c->append(push);
+      c->append({"LTRIM", s.keys.reports(id), std::to_string(-static_cast<long long>(kMaxReportsPerRun)), "-1"});
+      c->append({"PEXPIRE", s.keys.reports(id), std::to_string(keep.count())});
+      calls += 3;
+    }
+    for (std::size_t i = 0; i < calls; ++i)
+      if (!c->read()) return s.disconnected(), done(0);
+    done(kept);
   });
 }
 

@@ -49,6 +49,7 @@ class RedisStore final : public Store {
   RecordOutcome record(const Observation& o) noexcept override;
   void create(const RunSnapshot& run, Created done) override;
   void get(const RunKey& key, Found done) override;
+  void add_reports(std::vector<ReportObservation> reports, Kept done) override;
   StoreStatus status() override;
   /// Waits until every observation recorded before the call is written to Redis (true), or
   /// `timeout` passes (false: Redis is away, or slow).

@@ -20,6 +20,7 @@
 
 #include "common/net.hpp"
 #include "dns/response.hpp"
+#include "witness/run_reports.hpp"
 #include "witness/token.hpp"
 
 namespace dnsfence::witness {
@@ -88,6 +89,8 @@ struct RunSnapshot {
   std::uint64_t dropped = 0;             // queries from resolvers beyond the cap
   std::uint64_t lost = 0;                // observations an instance could not store (buffer full)
   bool incomplete = false;               // lost > 0, or an instance lost observations of unknown runs meanwhile
+  std::vector<ReportStats> reports;      // what VPN servers reported of its probe names (issue 16)
+  std::uint64_t reports_dropped = 0;     // reports of destinations beyond kMaxReportDestinations
 };
 
 enum class RecordOutcome : std::uint8_t {
@@ -132,6 +135,11 @@ class Store {
   using Found = std::function<void(std::expected<RunSnapshot, StoreError>)>;
   /// The run named by `key` with every instance's observations; `done` as for create().
   virtual void get(const RunKey& key, Found done) = 0;
+
+  using Kept = std::function<void(std::size_t kept)>;
+  /// Keeps VPN servers' reports with their runs (the oldest beyond kMaxReportsPerRun go first);
+  /// reports of unknown or expired runs are not kept. `done` as for create(), with how many were.
+  virtual void add_reports(std::vector<ReportObservation> reports, Kept done) = 0;
 
   /// Counters for metrics; cheap, any thread.
   [[nodiscard]] virtual StoreStatus status() = 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "detector/classify.hpp"
+#include "detector/facts_json.hpp"
 #include "detector/testing_facts.hpp"
 
 namespace dnsfence::detector {
@@ -15,6 +16,28 @@ TEST(Report, TextExplainsEachFinding) {
   EXPECT_NE(t.find("[STEALTH] 198.51.100.53"), std::string::npos);
   EXPECT_NE(t.find("a Stealth DNS server"), std::string::npos);
   EXPECT_NE(t.find("wg0 udp 10.64.0.2:40001 -> 198.51.100.53:53 query s1.leak.example"), std::string::npos);
+}
+
+// `leaktest --witness` shows what a reporting VPN server saw (issue 16), in text and in the facts.
+TEST(Report, ShowsTheVpnServersReports) {
+  Facts f = testing::load_facts("stealth.json");
+  if (!f.witness) f.witness = WitnessResults{};
+  f.witness->reports.push_back(WitnessReport{*IpAddress::parse("100.64.53.53"),
+                                             "private",
+                                             "redirected",
+                                             "vpn-1",
+                                             "other",
+                                             {"udp"},
+                                             {"s1.leak.example", "s2.leak.example"}});
+  const std::string t = report_text(classify(f), f);
+  EXPECT_NE(t.find("reported by the VPN server (through the witness):\n  100.64.53.53 (private, udp): redirected "
+                   "by vpn-1, 2 probe name(s)\n"),
+            std::string::npos)
+      << t;
+  const Facts back = facts_from_json(facts_to_json(f));
+  ASSERT_TRUE(back.witness);
+  ASSERT_EQ(back.witness->reports.size(), 1U);
+  EXPECT_EQ(back.witness->reports[0].reporter, "vpn-1");
 }
 
 TEST(Report, HtmlIsSelfContainedWithADiagramPerFinding) {

@@ -25,6 +25,21 @@ TEST(WitnessClient, ParsesTheDocumentedShapes) {
   EXPECT_THROW(parse_results(R"({"resolvers":[{"address":"nope"}]})", {}), std::exception);
 }
 
+// Issue 16: what a reporting VPN server told the witness comes back with the run.
+TEST(WitnessClient, ParsesTheVpnServersReports) {
+  const auto res = parse_results(R"({"resolvers":[],"reports":[{"destination":"100.64.53.53","class":"private",
+    "transport":"udp","transports":["udp"],"action":"redirected","reporter":"vpn-1","role":"other",
+    "names":["A.leak.example."],"count":2}]})",
+                                 {});
+  ASSERT_EQ(res.reports.size(), 1U);
+  EXPECT_EQ(res.reports[0].destination.to_string(), "100.64.53.53");
+  EXPECT_EQ(res.reports[0].destination_class, "private");
+  EXPECT_EQ(res.reports[0].action, "redirected");
+  EXPECT_EQ(res.reports[0].reporter, "vpn-1");
+  EXPECT_EQ(res.reports[0].names, (std::vector<std::string>{"a.leak.example"}));
+  EXPECT_THROW(parse_results(R"({"resolvers":[],"reports":[{"destination":"x"}]})", {}), std::exception);
+}
+
 // Like an old witness, the fake hands out its run whatever the count; the caller (gather) checks.
 TEST(WitnessClient, FakeHandsOutItsRunAndRecordsTheCount) {
   FakeWitness w(WitnessRun{"r", {"a.x", "b.x"}, {}}, WitnessResults{});

@@ -12,6 +12,7 @@
 
 #include <thread>
 
+#include "common/probe_report.hpp"
 #include "dns/testing_packets.hpp"
 #include "witness/fake_clock.hpp"
 #include "witness/memory_store.hpp"
@@ -125,8 +126,12 @@ class Witness {
   Server server_{responder_, {kLoopback}, ServerLimits{}, metrics_};
   int stop_ = ::eventfd(0, EFD_CLOEXEC);
   std::thread dns_thread_;
-  ApiContext ctx_{store_,    keys_,     config_,  clock_,      RunPolicy{2, 10, std::chrono::seconds(60)},
-                  &limiter_, registry_, metrics_, api_metrics_};
+  // The browser page's roles and one reporting VPN server (issue 16).
+  std::vector<ResolverRole> roles_{{"Example VPN", {common::Prefix::parse("127.0.0.0/24").value()}}};
+  std::vector<ReporterConfig> reporters_{{"vpn-1", std::vector<std::uint8_t>(32, 1), {}}};
+  ApiContext ctx_{store_,    keys_,     config_,  clock_,       RunPolicy{2, 10, std::chrono::seconds(60)},
+                  &limiter_, registry_, metrics_, api_metrics_, roles_,
+                  reporters_};
   Api public_{ctx_, kLoopback, Api::Role::Public};
   Api operator_{ctx_, kLoopback, Api::Role::Operator};
 };
@@ -220,21 +225,95 @@ TEST(WitnessApi, OperatorEndpointsAreOnTheirOwnListener) {
   EXPECT_GE(status["public_http"]["accepted"].get<int>(), 1);
 }
 
-// Issue 16's seam: a page fetches http://<probe>.<zone>/ to time the lookup; the answer must be
-// readable and timeable from the page's origin.
+// Issue 16: a page fetches http://<probe>.<zone>/ to time the lookup; the answer must be readable
+// and timeable from the page's origin, and name the host, so a forged DNS answer that led the
+// browser to another server shows. Only authentic probe names are answered.
 TEST(WitnessApi, FetchesOfProbeHostsGetCorsAndTimingHeaders) {
   Witness w;
   const auto run = json_of(http(w.api(), "POST", "/runs"));
   const std::string host = run["probes"][0].get<std::string>();
-  const HttpReply r = http(w.api(), "GET", "/ping.png", {}, "127.0.0.1", host.substr(0, host.size() - 1) + ":8053");
-  EXPECT_EQ(r.status, 204);
+  const std::string bare = host.substr(0, host.size() - 1);
+  const HttpReply r = http(w.api(), "GET", "/probe", {}, "127.0.0.1", bare + ":8053");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json_of(r)["probe"], bare);
   EXPECT_NE(r.head.find("Access-Control-Allow-Origin: *"), std::string::npos) << r.head;
   EXPECT_NE(r.head.find("Timing-Allow-Origin: *"), std::string::npos);
-  EXPECT_EQ(r.head.find("Content-Length"), std::string::npos);
+  EXPECT_NE(r.head.find("Cache-Control: no-store"), std::string::npos);
+  EXPECT_EQ(http(w.api(), "GET", "/probe", {}, "127.0.0.1", "delay-300." + bare).status, 200);
+  EXPECT_EQ(http(w.api(), "GET", "/probe", {}, "127.0.0.1", "a.witness.test").status, 404) << "not a token";
+  EXPECT_EQ(http(w.api(), "POST", "/probe", {}, "127.0.0.1", bare).status, 405);
   EXPECT_EQ(http(w.api(), "OPTIONS", "/x", {}, "127.0.0.1", "a.witness.test").status, 204);
   EXPECT_FALSE(is_probe_host("witness.test", zone()));
   EXPECT_FALSE(is_probe_host("evilwitness.test", zone()));
   EXPECT_TRUE(is_probe_host("x.witness.test", zone()));
+}
+
+TEST(WitnessApi, ServesTheBrowserPage) {
+  Witness w;
+  const HttpReply page = http(w.api(), "GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.head.find("Content-Type: text/html; charset=utf-8"), std::string::npos);
+  EXPECT_NE(page.head.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << page.head;
+  EXPECT_NE(page.head.find("http://*.witness.test:*"), std::string::npos);
+  EXPECT_NE(page.body.find("DNS leak test"), std::string::npos);
+  EXPECT_EQ(http(w.api(), "GET", "/page.js").status, 200);
+  EXPECT_EQ(http(w.api(), "GET", "/page.css").status, 200);
+  EXPECT_EQ(http(w.api(), "GET", "/favicon.ico").status, 204);
+  EXPECT_EQ(http(w.api(), "POST", "/").status, 405);
+  EXPECT_EQ(http(w.api(), "GET", "/nothing").status, 404);
+  EXPECT_EQ(http(w.ops(), "GET", "/").status, 404) << "the operator listener serves no page";
+}
+
+// A resolver inside a declared prefix is the VPN's, with the operator's name; and the witness's
+// time comes with milliseconds (the page matches its clock with it; "created" has whole seconds).
+TEST(WitnessApi, ResolversHaveRolesAndTheRunHasTheTime) {
+  Witness w;
+  const auto run = json_of(http(w.api(), "POST", "/runs"));
+  EXPECT_EQ(run["now"].get<std::string>().size(), 24U);
+  udp_query(w.dns(), dns::testing::query(run["probes"][0].get<std::string>()));
+  const auto body = json_of(http(w.api(), "GET", "/runs/" + run["run"].get<std::string>()));
+  ASSERT_EQ(body["resolvers"].size(), 1U);
+  EXPECT_EQ(body["resolvers"][0]["role"], "vpn");
+  EXPECT_EQ(body["resolvers"][0]["operator"], "Example VPN");
+  EXPECT_EQ(body["reporters"], 1);
+  EXPECT_EQ(body["reports"], nlohmann::json::array());
+}
+
+// A VPN server's report reaches the run it names, and only a signed batch of a configured reporter.
+TEST(WitnessApi, KeepsSignedReportsWithTheirRun) {
+  Witness w;
+  const auto run = json_of(http(w.api(), "POST", "/runs"));
+  std::string name = run["probes"][1].get<std::string>();
+  name.pop_back();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  common::ReportBatch batch{"vpn-1", now, {}};
+  batch.reports.push_back({name, *common::IpAddress::parse("100.64.53.53"), "private", "udp", "redirected", now});
+  batch.reports.push_back({name, *common::IpAddress::parse("10.64.0.53"), "provider", "tcp", "redirected", now});
+  batch.reports.push_back(
+      {"www.example", *common::IpAddress::parse("100.64.53.53"), "private", "udp", "redirected", now});
+  const std::string body = common::encode_batch(batch);
+  const std::string path = common::report_path("vpn-1", std::vector<std::uint8_t>(32, 1), body);
+  EXPECT_EQ(http(w.api(), "POST", common::report_path("vpn-1", std::vector<std::uint8_t>(32, 2), body), body).status,
+            403)
+      << "another key";
+  const HttpReply accepted = http(w.api(), "POST", path, body);
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(json_of(accepted)["kept"], 2);
+  EXPECT_EQ(json_of(accepted)["not_probe_names"], 1);
+
+  const auto results = json_of(http(w.api(), "GET", "/runs/" + run["run"].get<std::string>()));
+  ASSERT_EQ(results["reports"].size(), 2U) << results.dump();
+  const auto& stealth = results["reports"][0];
+  EXPECT_EQ(stealth["destination"], "100.64.53.53");
+  EXPECT_EQ(stealth["class"], "private");
+  EXPECT_EQ(stealth["action"], "redirected");
+  EXPECT_EQ(stealth["reporter"], "vpn-1");
+  EXPECT_EQ(stealth["role"], "other");
+  EXPECT_EQ(stealth["names"], nlohmann::json::array({run["probes"][1]}));
+  EXPECT_EQ(results["reports"][1]["role"], "vpn") << "the provider's own resolver";
+  EXPECT_EQ(results["reports"][1]["transport"], "tcp");
 }
 
 TEST(WitnessServer, DelaysAndNoReply) {

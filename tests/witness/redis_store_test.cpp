@@ -133,6 +133,30 @@ TEST_F(RedisStoreTest, EveryInstanceReadsWhatAllInstancesSaw) {
   }
 }
 
+// Issue 16: a report received by one instance is read by every other; unknown runs keep none.
+TEST_F(RedisStoreTest, ReportsReachEveryInstance) {
+  auto a = store();
+  auto b = store();
+  const RunSnapshot run = testing::created(*a, clock_);
+  const RunSnapshot never = testing::fresh_run(clock_, 60s);
+  EXPECT_EQ(
+      testing::add_reports(*a, {testing::report(run, 1, "100.64.53.53"), testing::report(run, 2, "100.64.53.53", "tcp"),
+                                testing::report(never, 1, "100.64.53.53")}),
+      2U);
+  const RunSnapshot got = testing::get(*b, run.key).value();
+  ASSERT_EQ(got.reports.size(), 1U);
+  EXPECT_EQ(got.reports[0].destination, ip("100.64.53.53"));
+  EXPECT_EQ(got.reports[0].count, 2U);
+  EXPECT_TRUE(got.reports[0].udp && got.reports[0].tcp);
+  EXPECT_EQ(got.reports[0].reporter, "vpn-1");
+  std::vector<ReportObservation> many(100, testing::report(run, 3, "198.51.100.9"));
+  EXPECT_EQ(testing::add_reports(*b, many), 100U);
+  const RunSnapshot trimmed = testing::get(*a, run.key).value();
+  ASSERT_EQ(trimmed.reports.size(), 1U) << "the list keeps its last kMaxReportsPerRun lines";
+  EXPECT_EQ(trimmed.reports[0].destination, ip("198.51.100.9"));
+  EXPECT_EQ(trimmed.reports[0].count, kMaxReportsPerRun);
+}
+
 // The API's calls run after the observations queued before them: an instance reads its own writes.
 TEST_F(RedisStoreTest, AnInstanceReadsItsOwnWritesWithoutWaiting) {
   auto a = store();

@@ -147,6 +147,37 @@ TEST(MemoryStore, EveryProbeNumberOfARunIsRecorded) {
 
 // What a fleet's instances saw of one resolver merges into one view: earliest first, latest
 // last, counts added, transports, types and probes united.
+// Issue 16: what VPN servers reported of a run's names, per destination; none for unknown runs.
+TEST(MemoryStore, KeepsReportsWithTheirRunBounded) {
+  testing::FakeClock clock;
+  MemoryStore s(StoreLimits{}, clock);
+  const RunSnapshot run = testing::created(s, clock);
+  RunSnapshot other = testing::fresh_run(clock, std::chrono::seconds(60));  // never created
+  EXPECT_EQ(
+      testing::add_reports(
+          s, {testing::report(run, 1, "100.64.53.53"), testing::report(run, 2, "100.64.53.53", "tcp", 1767268800500),
+              testing::report(run, 1, "203.0.113.53"), testing::report(other, 1, "100.64.53.53")}),
+      3U);
+  RunSnapshot got = testing::get(s, run.key).value();
+  ASSERT_EQ(got.reports.size(), 2U);
+  EXPECT_EQ(got.reports[0].destination.to_string(), "100.64.53.53");
+  EXPECT_EQ(got.reports[0].count, 2U);
+  EXPECT_TRUE(got.reports[0].udp && got.reports[0].tcp);
+  EXPECT_TRUE(got.reports[0].probes.test(1) && got.reports[0].probes.test(2));
+  EXPECT_EQ(got.reports[0].last_ms - got.reports[0].first_ms, 500);
+  EXPECT_EQ(got.reports[1].destination.to_string(), "203.0.113.53");
+  // Bounded: many destinations are counted beyond kMaxReportDestinations, many reports trimmed.
+  std::vector<ReportObservation> many;
+  for (int i = 0; i < 100; ++i) {
+    const std::string a = "198.51.100." + std::to_string(i);
+    many.push_back(testing::report(run, 3, a.c_str()));
+  }
+  EXPECT_EQ(testing::add_reports(s, many), 100U);
+  got = testing::get(s, run.key).value();
+  EXPECT_EQ(got.reports.size(), kMaxReportDestinations);
+  EXPECT_EQ(got.reports_dropped, kMaxReportsPerRun - kMaxReportDestinations);
+}
+
 TEST(ResolverStats, MergeIsTheUnionOfTwoViews) {
   testing::FakeClock clock;
   const RunSnapshot run = testing::fresh_run(clock, seconds(60));

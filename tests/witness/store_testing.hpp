@@ -32,6 +32,21 @@ inline std::expected<RunSnapshot, StoreError> get(Store& store, const RunKey& ke
   return p.get_future().get();
 }
 
+/// Hands reports to the store; how many it kept.
+inline std::size_t add_reports(Store& store, std::vector<ReportObservation> reports) {
+  std::promise<std::size_t> p;
+  store.add_reports(std::move(reports), [&p](std::size_t kept) { p.set_value(kept); });
+  return p.get_future().get();
+}
+
+/// A VPN server's report of probe `probe` of `run`, sent to `destination` (issue 16).
+inline ReportObservation report(const RunSnapshot& run, std::uint16_t probe, const char* destination,
+                                const char* transport = "udp", std::int64_t ms = 1767268800000) {
+  return ReportObservation{run.id, probe, "vpn-1",
+                           common::ProbeReport{"name", common::IpAddress::parse(destination).value(), "public",
+                                               transport, "redirected", ms}};
+}
+
 /// Creates a fresh run and returns it (the test fails on the store's error by throwing).
 inline RunSnapshot created(Store& store, const Clock& clock, std::chrono::seconds ttl = std::chrono::seconds(3600),
                            std::uint16_t probes = 4) {
