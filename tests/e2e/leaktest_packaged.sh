@@ -41,7 +41,7 @@ NFT
 mkdir -m 700 "$work/credentials"
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/credentials/witness.key")
 chmod 400 "$work/credentials/witness.key"
-CREDENTIALS_DIRECTORY="$work/credentials" ip netns exec $W "$bin" witness serve --config "$packaged" \
+CREDENTIALS_DIRECTORY="$work/credentials" ip netns exec $W "$bin" witness serve --config "$packaged" --user nobody \
   >"$work/witness.out" 2>&1 &
 pids+=($!)
 start_unbound $V vpn 10.97.2.1 stub 192.0.2.53

@@ -42,7 +42,7 @@ rrl_slip = 2
 http_max_connections = 64
 http_max_connections_per_client = 16
 TOML
-ip netns exec $W "$bin" witness serve --config "$work/witness.toml" >"$work/witness.log" 2>&1 &
+ip netns exec $W "$bin" witness serve --config "$work/witness.toml" --user nobody >"$work/witness.log" 2>&1 &
 pids+=($!)
 wait_for 10 nx $W curl -sf http://127.0.0.1:8053/healthz
 API=http://127.0.0.1:8053

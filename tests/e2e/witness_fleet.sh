@@ -76,9 +76,9 @@ name = "ns2.$ZONE"
 addresses = ["198.51.100.54"]
 TOML
 done
-ip netns exec $N1 "$bin" witness serve --config "$work/ns1.toml" >"$work/ns1.log" 2>&1 &
+ip netns exec $N1 "$bin" witness serve --config "$work/ns1.toml" --user nobody >"$work/ns1.log" 2>&1 &
 pids+=($!)
-ip netns exec $N2 "$bin" witness serve --config "$work/ns2.toml" >"$work/ns2.log" 2>&1 &
+ip netns exec $N2 "$bin" witness serve --config "$work/ns2.toml" --user nobody >"$work/ns2.log" 2>&1 &
 NS2_PID=$!
 pids+=($NS2_PID)
 

@@ -11,7 +11,7 @@ command -v python3 >/dev/null || { echo "skipped: no python3"; exit 77; }
 
 ADDR=127.0.58.1
 PORT=$(free_port $ADDR) APORT=$(free_port 127.0.0.1)
-"$DNSFENCE" witness serve --zone witness.example --listen "$ADDR:$PORT" --api "127.0.0.1:$APORT" \
+"$DNSFENCE" witness serve --zone witness.example --listen "$ADDR:$PORT" --api "127.0.0.1:$APORT" --user nobody \
   >"$WORK/witness.log" 2>&1 &
 WPID=$!
 PIDS+=("$WPID")

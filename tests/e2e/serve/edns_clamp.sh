@@ -26,7 +26,7 @@ upstreams = ["$UP:$UPORT"]
 workers = 1
 upstream_timeout_ms = 3000
 metrics = "$M"
-user = ""
+user = "nobody"
 CONF
 "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 PIDS+=("$!")

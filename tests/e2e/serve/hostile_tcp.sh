@@ -69,7 +69,7 @@ upstream_timeout_ms = 3000
 health_check_interval_ms = 60000
 tcp_idle_timeout_ms = 1000
 metrics = "$M"
-user = ""
+user = "nobody"
 CONF
 limit=()
 [[ $SCENARIO == emfile ]] && limit=(prlimit --nofile=64:64 --)

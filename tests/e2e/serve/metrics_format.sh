@@ -11,7 +11,7 @@ USER_AS=$(id -un)
 
 UP=127.0.56.1 LISTEN=127.0.56.10
 PU=$(free_port $UP) PORT=$(free_port $LISTEN) MPORT=$(free_port 127.0.0.1)
-WPORT=$(free_port $LISTEN) APORT=$(free_port 127.0.0.1)
+WPORT=$(free_port $LISTEN) APORT=$(free_port 127.0.0.1) OPORT=$(free_port 127.0.0.1)
 start_unbound up1 $UP "$PU"
 # TOML literal strings: what is written is what the name parser reads.
 cat >"$WORK/dnsfence.toml" <<CONF
@@ -46,12 +46,13 @@ check "serve's backslash rule label" grep -qF 'suffix="back\\\\slash.example."' 
 check "serve's histogram and IPv6 upstream label" sh -c "grep -q '^dnsfence_upstream_latency_seconds_bucket{le=\"+Inf\"} [1-9]' '$WORK/serve.metrics' \
   && grep -qF 'dnsfence_upstream_up{upstream=\"[::1]:$PU\"}' '$WORK/serve.metrics'"
 
-"$DNSFENCE" witness serve --zone witness.test --listen "$LISTEN:$WPORT" --api "127.0.0.1:$APORT" --user "$USER_AS" \
+"$DNSFENCE" witness serve --zone witness.test --listen "$LISTEN:$WPORT" --api "127.0.0.1:$APORT" --operator "127.0.0.1:$OPORT" \
+  --user "$USER_AS" \
   >"$WORK/witness.log" 2>&1 &
 PIDS+=("$!")
 wait_until 10 curl -sf "http://127.0.0.1:$APORT/healthz" >/dev/null
 q $LISTEN "$WPORT" nothing.witness.test A >/dev/null
-curl -sf "http://127.0.0.1:$APORT/metrics" >"$WORK/witness.metrics"
+curl -sf "http://127.0.0.1:$OPORT/metrics" >"$WORK/witness.metrics"
 check "the witness's /metrics passes promtool check metrics" sh -c "promtool check metrics <'$WORK/witness.metrics'"
 check "the witness counted the query" grep -q '^dnsfence_witness_queries_total{outcome="[a-z_]*"} 1' "$WORK/witness.metrics"
 if ((FAILS > 0)); then

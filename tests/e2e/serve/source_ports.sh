@@ -18,7 +18,7 @@ upstreams = ["$UP:$UPORT"]
 workers = 1
 health_check_interval_ms = 60000
 metrics = ""
-user = ""
+user = "nobody"
 CONF
 "$DNSFENCE" serve --config "$WORK/dnsfence.toml" >"$WORK/serve.log" 2>&1 &
 PIDS+=("$!")
