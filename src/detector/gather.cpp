@@ -52,17 +52,17 @@ std::vector<Target> targets(const Inventory& inv, const RunOptions& opt) {
 std::vector<std::string> probe_names(std::size_t count, const RunOptions& opt, const Collaborators& with,
                                      std::optional<WitnessRun>& run, Facts& f) {
   if (with.witness != nullptr) {
+    const std::string needs = "this run needs " + std::to_string(count) +
+                              " probe names (1 + 4 per resolver + 4 more per VPN resolver + 1 per --public)";
     try {
       run = with.witness->create_run(count);
     } catch (const std::exception& e) {
-      f.witness_error = e.what();
+      f.witness_error = std::string(e.what()) + "; " + needs;
       return {};
     }
     if (run->probes.size() < count) {  // an old witness ignores "count"; a small one caps it
-      f.witness_error = "it handed out " + std::to_string(run->probes.size()) + " probe names and this run needs " +
-                        std::to_string(count) +
-                        " (1 + 4 per resolver + 4 more per VPN resolver + 1 per --public): raise the witness's "
-                        "probes_per_run, or probe fewer resolvers";
+      f.witness_error = "it handed out " + std::to_string(run->probes.size()) + " and " + needs +
+                        ": raise the witness's max_probes_per_run, or probe fewer resolvers";
       run.reset();
       return {};
     }

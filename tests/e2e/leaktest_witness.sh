@@ -60,6 +60,7 @@ answer_ttl = 0
 run_ttl = 300
 max_runs = 16
 probes_per_run = 16
+max_probes_per_run = 16
 [[witness.ns]]
 name = "ns1.$ZONE"
 addresses = ["10.98.3.2"]
@@ -122,7 +123,7 @@ sys.exit(0 if any(f["verdict"]=="STEALTH" and "never reached the authority" in f
 grep -q "$ZONE" "$work/isp.conf.log" || fail "the stealth resolver logged no probe"
 
 # Run 4: two more resolvers to probe make the run need 22 names; this witness hands out at most 16
-# (probes_per_run). leaktest cannot use the witness it was given: INCONCLUSIVE saying why, exit 2,
+# (max_probes_per_run) and refuses more. leaktest cannot use the witness it was given: INCONCLUSIVE saying why, exit 2,
 # no probe sent (the Stealth ISP logs none), never a verdict made of the failure.
 isp_lines=$(wc -l <"$work/isp.conf.log")
 extra=(--resolver 192.0.2.10 --resolver 192.0.2.11)
@@ -135,7 +136,7 @@ cat "$work/short.json"
 [[ $rc == 2 ]] || fail "run 4: exit code $rc, want 2"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
 ok = r["overall"] == "INCONCLUSIVE" and all(f["verdict"] in ("INCONCLUSIVE",) for f in r["findings"])
-ok = ok and any("needs 22" in f["explanation"] and "no probe was sent" in f["explanation"] for f in r["findings"])
+ok = ok and any("needs 22 probe names" in f["explanation"] and "max_probes_per_run" in f["explanation"] and "no probe was sent" in f["explanation"] for f in r["findings"])
 sys.exit(0 if ok else 1)' "$work/short.json" || fail "run 4: not INCONCLUSIVE with the reason"
 (($(wc -l <"$work/isp.conf.log") == isp_lines)) || fail "run 4 sent probes"
 echo "PASS: with the real witness: TAMPERED, INTERCEPTED, OK, STEALTH, and INCONCLUSIVE when it hands out too few names"

@@ -10,8 +10,8 @@ source "$(dirname "$0")/serve/lib.sh"
 command -v python3 >/dev/null || { echo "skipped: no python3"; exit 77; }
 
 ADDR=127.0.58.1
-PORT=$(free_port $ADDR) APORT=$(free_port 127.0.0.1)
-"$DNSFENCE" witness serve --zone witness.example --listen "$ADDR:$PORT" --api "127.0.0.1:$APORT" --user nobody \
+PORT=$(free_port $ADDR) APORT=$(free_port 127.0.0.1) OPORT=$(free_port 127.0.0.1)
+"$DNSFENCE" witness serve --zone witness.example --listen "$ADDR:$PORT" --api "127.0.0.1:$APORT" --operator "127.0.0.1:$OPORT" --user nobody \
   >"$WORK/witness.log" 2>&1 &
 WPID=$!
 PIDS+=("$WPID")
@@ -25,5 +25,5 @@ while read -r _ verdict what; do
 done < <(grep "^check" "$WORK/hostile.out")
 check "the witness survived" alive "$WPID"
 check "trickling connections closed as idle (metrics)" \
-  test "$(metric "127.0.0.1:$APORT" 'dnsfence_witness_tcp_closed_total\{reason="idle"\}')" -gt 0
+  test "$(metric "127.0.0.1:$OPORT" 'dnsfence_witness_tcp_closed_total\{reason="idle"\}')" -gt 0
 finish
