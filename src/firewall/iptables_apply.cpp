@@ -16,16 +16,6 @@ namespace {
 
 constexpr std::pair<const char*, Family> kTools[] = {{"iptables", Family::V4}, {"ip6tables", Family::V6}};
 
-std::vector<std::string_view> lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    out.push_back(text.substr(0, nl));
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-  }
-  return out;
-}
-
 bool ipset_exists(const std::string& name) {
   return try_tool({"ipset", "-n", "list", name});
 }

@@ -4,19 +4,10 @@
 #include <set>
 
 #include "firewall/iptables_render.hpp"
+#include "firewall/tools.hpp"
 
 namespace dnsfence::firewall {
 namespace {
-
-std::vector<std::string_view> lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    out.push_back(text.substr(0, nl));
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-  }
-  return out;
-}
 
 // The word after `-j` or `-g`, "" without one.
 std::string target_of(std::string_view spec) {

@@ -5,6 +5,7 @@
 
 #include "firewall/iptables_render.hpp"
 #include "firewall/nft_render.hpp"
+#include "firewall/tools.hpp"
 
 namespace dnsfence::firewall {
 namespace {
@@ -20,16 +21,6 @@ std::string element_text(const json& e) {
   if (e.contains("range")) return e.at("range").at(0).get<std::string>() + "-" + e.at("range").at(1).get<std::string>();
   if (e.contains("elem")) return element_text(e.at("elem").at("val"));
   return e.dump();
-}
-
-std::vector<std::string_view> lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    out.push_back(text.substr(0, nl));
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-  }
-  return out;
 }
 
 // "DNSFENCE-REDIRECT_DNS" -> "redirect_dns"; "" for chains that are not dnsfence's.

@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dnsfence::firewall {
@@ -19,6 +20,9 @@ bool try_tool(const std::vector<std::string>& argv);
 /// Throws std::runtime_error naming the first of `programs` that is not in PATH and what needs it,
 /// so that apply refuses before it touches anything.
 void require_tools(std::initializer_list<const char*> programs, const std::string& needed_for);
+
+/// The lines of a tool's output, as views into `text` (keep it alive); no empty last line.
+std::vector<std::string_view> lines(std::string_view text);
 
 /// "0x1f": marks as `ip rule` takes and prints them.
 std::string hex_mark(unsigned value);

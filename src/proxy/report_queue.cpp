@@ -5,13 +5,14 @@
 #include <bit>
 
 namespace dnsfence::proxy {
-namespace {
 
 std::int64_t unix_ms() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
+
+namespace {
 
 bool reportable(Action a) noexcept {
   return a == Action::Forward || a == Action::Pass || a == Action::Refuse || a == Action::Local;

@@ -19,6 +19,9 @@
 
 namespace dnsfence::proxy {
 
+/// The system clock in milliseconds since the epoch: the time reports carry.
+std::int64_t unix_ms() noexcept;
+
 /// One intercepted query under the witness zone.
 struct Sighting {
   dns::Name name;                 // the question name as asked (case kept)

@@ -1,22 +1,11 @@
 #include "proxy/reporter.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cctype>
 
 #include "io/http.hpp"
 
 namespace dnsfence::proxy {
-namespace {
-
-std::int64_t unix_ms() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-}  // namespace
 
 bool HttpReportSink::post(const std::string& path, const std::string& body) noexcept {
   try {
