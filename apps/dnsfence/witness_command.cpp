@@ -136,12 +136,11 @@ int serve(const ServeOptions& o) {
   const std::unique_ptr<Store> store = make_store(config, clock);
   PrefixRateLimiter run_limiter(config.run_rate);
   const Responder responder(config.zone, keys, *store, clock);
-  Server server(
-      responder, config.listen,
-      ServerLimits{.max_pending_delays = config.max_pending_delays,
-                   .max_tcp_connections = config.max_tcp_connections,
-                   .rrl = config.rrl},
-      metrics);
+  Server server(responder, config.listen,
+                ServerLimits{.max_pending_delays = config.max_pending_delays,
+                             .max_tcp_connections = config.max_tcp_connections,
+                             .rrl = config.rrl},
+                metrics);
   const ApiContext ctx{*store,
                        keys,
                        config.zone,

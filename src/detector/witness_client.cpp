@@ -69,7 +69,7 @@ WitnessReport parse_report(const json& r) {
 
 WitnessResults parse_results(const std::string& body, const std::vector<std::string>& served) {
   const json j = json::parse(body);
-  WitnessResults w{{}, j.value("answers", served), j.value("incomplete", false)};
+  WitnessResults w{{}, j.value("answers", served), j.value("incomplete", false), {}};
   for (const auto& r : j.at("resolvers")) {
     auto a = IpAddress::parse(r.at("address").get<std::string>());
     if (!a) throw std::runtime_error("witness result: " + a.error());

@@ -51,7 +51,7 @@ struct WitnessConfig {
   std::vector<std::uint8_t> key;                         // mints tokens; empty: a random one at startup
   std::vector<std::vector<std::uint8_t>> accepted_keys;  // verify only (rotation)
   StoreLimits limits;
-  std::string user = "dnsfence";  // the account to run as once bound (common/privileges.hpp)
+  std::string user = "dnsfence";     // the account to run as once bound (common/privileges.hpp)
   std::string store = "memory";      // "memory", "redis://HOST:PORT" or "unix:/PATH"
   std::size_t store_buffer = 65536;  // observations held while Redis is unreachable
   std::string store_password;        // Redis AUTH (requirepass), from store_password_file

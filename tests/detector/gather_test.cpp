@@ -58,7 +58,7 @@ class World final : public PacketSource, public WitnessClient {
     return r;
   }
   WitnessResults results(const WitnessRun&) override {
-    WitnessResults w{{}, {"192.0.2.80"}, false};
+    WitnessResults w{{}, {"192.0.2.80"}, false, {}};
     for (const auto& [name, who] : authority_) {
       auto it = std::ranges::find(w.resolvers, who, &WitnessResolver::address);
       if (it == w.resolvers.end()) it = w.resolvers.insert(w.resolvers.end(), WitnessResolver{who, {}});
