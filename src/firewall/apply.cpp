@@ -1,10 +1,9 @@
 #include "firewall/apply.hpp"
 
-#include <nftables/libnftables.h>
-
 #include <stdexcept>
 
 #include "firewall/iptables_apply.hpp"
+#include "firewall/libnftables.hpp"
 #include "firewall/nft_render.hpp"
 #include "firewall/routing.hpp"
 #include "firewall/tools.hpp"
@@ -69,24 +68,26 @@ Families preflight(const Ruleset& rs, common::FirewallBackend backend, ApplyRepo
 
 }  // namespace
 
-Nft::Nft(bool json_output) : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
+Nft::Nft(bool json_output) : ctx_(libnftables().ctx_new(NFT_CTX_DEFAULT)) {
+  const LibNftables& nft = libnftables();
   if (ctx_ == nullptr) throw std::runtime_error("libnftables: cannot create a context");
-  nft_ctx_buffer_output(ctx_);
-  nft_ctx_buffer_error(ctx_);
-  if (json_output) nft_ctx_output_set_flags(ctx_, NFT_CTX_OUTPUT_JSON);
+  nft.ctx_buffer_output(ctx_);
+  nft.ctx_buffer_error(ctx_);
+  if (json_output) nft.ctx_output_set_flags(ctx_, NFT_CTX_OUTPUT_JSON);
 }
 
 Nft::~Nft() {
-  nft_ctx_free(ctx_);
+  libnftables().ctx_free(ctx_);
 }
 
 std::string Nft::run(const std::string& script) {
-  if (nft_run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
-    std::string err = nft_ctx_get_error_buffer(ctx_);
+  const LibNftables& nft = libnftables();
+  if (nft.run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
+    std::string err = nft.ctx_get_error_buffer(ctx_);
     while (!err.empty() && err.back() == '\n') err.pop_back();
     throw std::runtime_error("libnftables: " + err);
   }
-  return nft_ctx_get_output_buffer(ctx_);
+  return nft.ctx_get_output_buffer(ctx_);
 }
 
 ApplyReport apply_ruleset(const Ruleset& rs, common::FirewallBackend backend) {

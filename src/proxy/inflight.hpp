@@ -25,29 +25,32 @@ namespace dnsfence::proxy {
 /// the upstream's UDP answer was truncated (same slot, same upstream ID, same deadline).
 enum class SlotKind : std::uint8_t { Udp, Tcp, Probe, UdpOverTcp };
 
+// Ordered by alignment, so that no padding is wasted 10,000 times over.
 struct Slot {
-  common::SocketAddress client;      // Udp: where the answer goes
-  common::SocketAddress reply_from;  // Udp in tproxy mode: the original destination the answer leaves from
-  common::SocketAddress target;      // the server the query went to: answers from elsewhere are dropped
-  std::array<std::uint8_t, dns::kMaxNameLength + 4> question{};  // name (uncompressed), type, class
+  std::int64_t sent_ns = 0;
+  std::int64_t deadline_ns = 0;
+  common::SocketAddress client;  // Udp: where the answer goes
+  // Tproxy mode: the destination the client asked. A Udp answer leaves from it; a pass-through
+  // query (upstream == kPassUpstream) went to it. Any other query went to the pool's upstream
+  // `upstream` (its index is stable while the query is in flight): no third address is stored.
+  common::SocketAddress original;
   std::uint16_t question_length = 0;
   std::uint16_t client_flags = 0;     // RD and CD, echoed in a SERVFAIL
   std::uint16_t client_udp_size = 0;  // the client's EDNS payload size (at least 512); 0: no EDNS
-  std::int64_t sent_ns = 0;
-  std::int64_t deadline_ns = 0;
-  std::uint32_t tcp_connection = 0;  // Tcp: the client's connection (io::TcpConnRef)
+  std::uint32_t tcp_connection = 0;   // Tcp: the client's connection (io::TcpConnRef)
   std::uint32_t tcp_generation = 0;
   std::uint32_t tcp_upstream = 0;  // Tcp, UdpOverTcp: the upstream connection carrying it (UpstreamStreams)
   std::uint32_t prev = 0;          // deadline FIFO links (kNone: end)
   std::uint32_t next = 0;
   std::uint16_t client_id = 0;
   std::uint16_t upstream_id = 0;
-  std::uint16_t socket = 0;      // which upstream UDP socket it left from (UpstreamSockets)
+  std::uint16_t socket = 0;  // which upstream UDP socket it left from (UpstreamSockets)
+  std::array<std::uint8_t, dns::kMaxNameLength + 4> question{};  // name (uncompressed), type, class
   std::uint8_t upstream = 0;     // index in the pool, kPassUpstream for a pass-through query
   std::uint8_t listener = 0;     // Udp: which listener it arrived on
   std::uint8_t destination = 0;  // policy::DestinationClass, for metrics
   SlotKind kind = SlotKind::Udp;
-  bool has_reply_from = false;
+  bool has_original = false;
   bool client_do = false;      // the client's EDNS DO bit, for a query sent again over TCP
   bool on_udp_socket = false;  // counted on `socket` until answered or expired
   bool on_stream = false;      // waiting on upstream connection `tcp_upstream`
@@ -55,7 +58,7 @@ struct Slot {
   bool used = false;
 };
 // 10,000 slots per worker must stay well inside the 12 MiB budget (tests/e2e/serve/inflight_rss.sh).
-static_assert(sizeof(Slot) <= 408, "a Slot grew: check the in-flight memory budget");
+static_assert(sizeof(Slot) <= 376, "a Slot grew: check the in-flight memory budget");
 
 inline constexpr std::uint8_t kPassUpstream = 0xff;
 

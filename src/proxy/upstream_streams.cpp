@@ -56,11 +56,12 @@ std::int64_t UpstreamStreams::connect(const common::SocketAddress& target, std::
   return i;
 }
 
-bool UpstreamStreams::send(std::uint32_t slot, std::span<const std::uint8_t> query, std::int64_t now_ns) noexcept {
+bool UpstreamStreams::send(std::uint32_t slot, const common::SocketAddress& target, std::span<const std::uint8_t> query,
+                           std::int64_t now_ns) noexcept {
   Slot& s = table_[slot];
-  std::int64_t i = pick(s.target, false);
-  if (i < 0) i = connect(s.target, now_ns);
-  if (i < 0) i = pick(s.target, true);  // all the connections allowed are open and busy: share them
+  std::int64_t i = pick(target, false);
+  if (i < 0) i = connect(target, now_ns);
+  if (i < 0) i = pick(target, true);  // all the connections allowed are open and busy: share them
   if (i < 0) return false;
   Conn& c = conns_[static_cast<std::size_t>(i)];
   // Until the connection is established the query waits in its buffer.
@@ -155,6 +156,7 @@ void UpstreamStreams::fail(std::uint32_t index, std::int64_t now_ns) noexcept {
   // deadlines (the worker's SERVFAIL), as a query sent again is not sent a third time.
   std::vector<std::uint32_t> orphans;
   orphans.swap(conns_[index].slots);
+  const common::SocketAddress target = conns_[index].target;  // they go again to the same server
   close(index);
   for (const std::uint32_t s : orphans) {
     Slot& slot = table_[s];
@@ -166,7 +168,7 @@ void UpstreamStreams::fail(std::uint32_t index, std::int64_t now_ns) noexcept {
     slot.resent = true;
     std::array<std::uint8_t, dns::kHeaderSize + dns::kMaxNameLength + 4 + 11> query{};
     const std::size_t n = build_retry_query(slot, query);
-    if (n == 0 || !send(s, std::span(query).first(n), now_ns)) owner_.on_stream_lost(s);
+    if (n == 0 || !send(s, target, std::span(query).first(n), now_ns)) owner_.on_stream_lost(s);
   }
   // Keep the (emptied) vector's capacity for the slot's next connection.
   orphans.clear();

@@ -47,9 +47,10 @@ class UpstreamStreams {
   UpstreamStreams(const UpstreamStreams&) = delete;
   UpstreamStreams& operator=(const UpstreamStreams&) = delete;
 
-  /// Sends `query` (its ID already the slot's upstream ID) to the slot's target on a connection
-  /// with room, opening one if allowed. False when none can take it.
-  bool send(std::uint32_t slot, std::span<const std::uint8_t> query, std::int64_t now_ns) noexcept;
+  /// Sends `query` (its ID already the slot's upstream ID) to `target` (the slot's server) on a
+  /// connection with room, opening one if allowed. False when none can take it.
+  bool send(std::uint32_t slot, const common::SocketAddress& target, std::span<const std::uint8_t> query,
+            std::int64_t now_ns) noexcept;
   /// The slot no longer waits on its connection (answered, expired, released).
   void forget(std::uint32_t slot) noexcept;
   /// Readiness of connection `index`.

@@ -241,17 +241,17 @@ int Worker::reply_socket(std::uint8_t listener, const common::SocketAddress& fro
 }
 
 void Worker::send_udp(const Slot& slot, std::span<const std::uint8_t> data) noexcept {
-  if (!slot.has_reply_from) {
+  if (!slot.has_original) {
     queue_reply(udp_listeners_[slot.listener].fd.get(), data, slot.client, std::nullopt);
     return;
   }
   // Both sockets are transparent and have the original port: IP_PKTINFO sets the source address.
-  const int fd = reply_socket(slot.listener, slot.reply_from);
+  const int fd = reply_socket(slot.listener, slot.original);
   if (fd < 0) {
     stats_.tproxy_unanswerable.add();  // checked on arrival (handle_udp_query): not reached
     return;
   }
-  queue_reply(fd, data, slot.client, slot.reply_from);
+  queue_reply(fd, data, slot.client, slot.original);
 }
 
 void Worker::queue_reply(int fd, std::span<const std::uint8_t> data, const common::SocketAddress& to,

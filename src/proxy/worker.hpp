@@ -126,6 +126,11 @@ class Worker final : private io::TcpHandler, private StreamOwner {
   // Replies to UDP clients.
   void flush() noexcept;
   void send_udp(const Slot& slot, std::span<const std::uint8_t> data) noexcept;
+  /// The server the slot's query went to: the pool's upstream, or the original destination of a
+  /// pass-through query. Only its answers are taken.
+  [[nodiscard]] const common::SocketAddress& target(const Slot& slot) const noexcept {
+    return slot.upstream == kPassUpstream ? slot.original : pool_[slot.upstream].address;
+  }
   /// The socket a tproxy reply from `from` (an original destination) leaves through: the listener
   /// if it has that port, else the family's port-53 socket if the port is 53; -1: none (replying
   /// from another port would need a new transparent socket, and serve keeps no capability).

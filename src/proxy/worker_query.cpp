@@ -75,8 +75,6 @@ bool Worker::forward(const Decision& d, const Origin& o, dns::Bytes packet) noex
     slot.kind = SlotKind::Udp;
     slot.client = *o.client;
     slot.listener = o.listener;
-    slot.has_reply_from = o.original.has_value();
-    if (slot.has_reply_from) slot.reply_from = *o.original;
   }
   const bool sent =
       o.transport == dns::Transport::Tcp ? send_upstream_tcp(*s, packet) : send_upstream_udp(*s, packet, &*d.message);
@@ -94,8 +92,9 @@ std::optional<std::uint32_t> Worker::start_forward(const Decision& d,
   Slot& slot = table_[*s];
   slot.upstream = *upstream;
   // A pass-through query goes to the resolver the client asked, at the port it asked (53: the
-  // firewall intercepts no other).
-  slot.target = *upstream == kPassUpstream ? *original : pool_[*upstream].address;
+  // firewall intercepts no other): target() is the original destination.
+  slot.has_original = original.has_value();
+  if (original) slot.original = *original;
   slot.client_id = d.message->header().id;
   store_question(slot, *d.message);
   slot.destination = static_cast<std::uint8_t>(d.destination);
@@ -106,7 +105,8 @@ std::optional<std::uint32_t> Worker::start_forward(const Decision& d,
 bool Worker::send_upstream_udp(std::uint32_t s, dns::Bytes query, const dns::Message* parsed) noexcept {
   Slot& slot = table_[s];
   if (query.size() > io::kMaxDatagram) return false;
-  const auto family = static_cast<std::uint8_t>(slot.target.is_v4() ? 0 : 1);
+  const common::SocketAddress& to = target(slot);
+  const auto family = static_cast<std::uint8_t>(to.is_v4() ? 0 : 1);
   const bool pass = slot.upstream == kPassUpstream;
   const auto socket = sockets_.take(family, pass);
   if (!socket) return false;
@@ -122,7 +122,7 @@ bool Worker::send_upstream_udp(std::uint32_t s, dns::Bytes query, const dns::Mes
   if (parsed != nullptr) clamp_udp_size(buf, *parsed);  // same offsets: the copy is the same message
   slot.socket = *socket;
   slot.on_udp_socket = true;
-  batch.commit(query.size(), slot.target);
+  batch.commit(query.size(), to);
   return true;
 }
 
@@ -131,7 +131,7 @@ bool Worker::send_upstream_tcp(std::uint32_t s, dns::Bytes query) noexcept {
   const std::span<std::uint8_t> copy(scratch_.data(), query.size());
   std::copy(query.begin(), query.end(), copy.begin());
   set_id(copy, table_[s].upstream_id);
-  return streams_.send(s, copy, now_);
+  return streams_.send(s, target(table_[s]), copy, now_);
 }
 
 void Worker::debug_log(const Decision& d, dns::Transport t) const noexcept {

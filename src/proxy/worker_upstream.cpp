@@ -47,7 +47,7 @@ void Worker::handle_answer(std::uint16_t socket, std::span<std::uint8_t> data, c
   // Only the server we asked, on the socket we asked from, may answer; anything else is dropped
   // (a spoofing attempt, or a late answer to a query that already timed out). A slot waiting
   // over TCP takes no UDP answer.
-  if (!s || !table_[*s].on_udp_socket || table_[*s].socket != socket || !(table_[*s].target == from)) {
+  if (!s || !table_[*s].on_udp_socket || table_[*s].socket != socket || !(target(table_[*s]) == from)) {
     stats_.answers_dropped.add();
     return;
   }
@@ -117,7 +117,7 @@ bool Worker::retry_tcp(std::uint32_t s) noexcept {
   Slot& slot = table_[s];
   std::array<std::uint8_t, dns::kHeaderSize + dns::kMaxNameLength + 4 + 11> query{};
   const std::size_t n = build_retry_query(slot, query);
-  if (n == 0 || !streams_.send(s, std::span<const std::uint8_t>(query.data(), n), now_)) return false;
+  if (n == 0 || !streams_.send(s, target(slot), std::span<const std::uint8_t>(query.data(), n), now_)) return false;
   slot.kind = SlotKind::UdpOverTcp;
   if (slot.on_udp_socket) {  // no UDP answer is taken any more
     sockets_.done(slot.socket);
@@ -185,7 +185,6 @@ bool Worker::send_probe(std::uint8_t upstream) noexcept {
   Slot& slot = table_[*s];
   slot.kind = SlotKind::Probe;
   slot.upstream = upstream;
-  slot.target = pool_[upstream].address;
   if (auto probe = dns::parse(kProbe)) store_question(slot, *probe);
   if (!send_upstream_udp(*s, kProbe, nullptr)) {
     release(*s);

@@ -95,12 +95,11 @@ class StreamsTest : public ::testing::Test {
     auto s = table_.acquire(random, now_, now_ + 1'000'000'000);
     Slot& slot = table_[*s];
     slot.kind = SlotKind::Tcp;
-    slot.target = upstream_.address;
     auto q = dns::testing::query("www.example", 1, 1232);
     store_question(slot, *dns::parse(q));
     q[0] = static_cast<std::uint8_t>(slot.upstream_id >> 8);
     q[1] = static_cast<std::uint8_t>(slot.upstream_id);
-    if (!streams_.send(*s, q, now_)) {
+    if (!streams_.send(*s, upstream_.address, q, now_)) {
       table_.release(*s);
       return std::nullopt;
     }
