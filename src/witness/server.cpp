@@ -91,13 +91,13 @@ struct Server::State final : io::TcpHandler {
   std::vector<std::uint8_t> in = std::vector<std::uint8_t>(kMaxMessage);
 
   State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(std::move(l)), metrics(m) {
-    clients =
-        std::make_unique<io::ClientLimit>(l.tcp_max_per_client, static_cast<std::uint32_t>(l.max_tcp_connections));
-    const io::TcpLimits tl{.max_connections = static_cast<std::uint32_t>(l.max_tcp_connections),
-                           .max_pending = l.tcp_max_pending,
-                           .max_queued = l.tcp_max_queued,
-                           .idle_ns = std::chrono::nanoseconds(l.tcp_idle).count(),
-                           .lifetime_ns = std::chrono::nanoseconds(l.tcp_lifetime).count()};
+    clients = std::make_unique<io::ClientLimit>(limits.tcp_max_per_client,
+                                                static_cast<std::uint32_t>(limits.max_tcp_connections));
+    const io::TcpLimits tl{.max_connections = static_cast<std::uint32_t>(limits.max_tcp_connections),
+                           .max_pending = limits.tcp_max_pending,
+                           .max_queued = limits.tcp_max_queued,
+                           .idle_ns = std::chrono::nanoseconds(limits.tcp_idle).count(),
+                           .lifetime_ns = std::chrono::nanoseconds(limits.tcp_lifetime).count()};
     tcp = std::make_unique<io::TcpServer>(poller, *this, tl, kTcpListener, kTcpConnection, clients.get());
   }
   ~State() override { tcp.reset(); }  // before the ClientLimit it refers to
