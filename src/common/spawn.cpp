@@ -213,9 +213,9 @@ std::string find_program(std::string_view program) {
   std::string_view path = env != nullptr ? env : "/usr/local/bin:/usr/bin:/bin";
   while (true) {
     const auto colon = path.find(':');
-    std::string dir(path.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir.append("/").append(program);
+    const std::string_view dir = path.substr(0, colon);
+    std::string candidate;  // appended piece by piece: g++ 12's false -Wrestrict at -O3 (GCC bug 105329)
+    candidate.append(dir.empty() ? std::string_view(".") : dir).append("/").append(program);
     if (executable(candidate)) return candidate;
     if (colon == std::string_view::npos) return "";
     path.remove_prefix(colon + 1);
