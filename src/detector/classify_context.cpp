@@ -131,7 +131,8 @@ std::string route_text(const Context& c, const IpAddress& x) {
 Finding finding(Verdict v, const Context& c, const Traffic& t, std::string why) {
   Finding f{v, t.address, std::move(why), t.all(), names_of(t), {route_text(c, t.address)}};
   for (const ProbeResult* p : t.direct) {
-    const std::string type = p->qtype != 0 ? " " + qtype_name(p->qtype) : "";
+    std::string type;  // appended: " " + a temporary is g++ 12's false -Wrestrict at -O3 (GCC bug 105329)
+    if (p->qtype != 0) (type += ' ') += qtype_name(p->qtype);
     f.facts.push_back(std::string(probe_kind_name(p->kind)) + type + " probe " + p->name + ": " +
                       (p->answered ? "answered, rcode " + std::to_string(p->rcode) : "no answer (" + p->error + ")"));
   }

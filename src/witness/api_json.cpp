@@ -169,7 +169,8 @@ nlohmann::json created_json(const RunSnapshot& run, const ApiContext& ctx) {
 }
 
 bool is_probe_host(std::string_view host, const ZoneConfig& zone) {
-  std::string suffix = "." + zone.zone.to_text();
+  std::string suffix(1, '.');  // appended: "." + a temporary is g++ 12's false -Wrestrict at -O3
+  suffix += zone.zone.to_text();
   if (suffix.ends_with('.')) suffix.pop_back();
   while (host.ends_with('.')) host.remove_suffix(1);
   if (host.size() <= suffix.size() || !host.ends_with(suffix)) return false;

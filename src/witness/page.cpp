@@ -18,8 +18,11 @@ std::span<const PageAsset> page_assets() {
   // Built once, on first use (the embedded bytes are static; only the paths are allocated).
   static const std::vector<PageAsset> assets = [] {
     std::vector<PageAsset> out;
-    for (const auto& f : embedded_files())
-      out.push_back({f.name == "index.html" ? "/" : "/" + std::string(f.name), content_type(f.name), f.bytes});
+    for (const auto& f : embedded_files()) {
+      std::string path(1, '/');  // appended: "/" + a temporary is g++ 12's false -Wrestrict at -O3
+      if (f.name != "index.html") path += f.name;
+      out.push_back({std::move(path), content_type(f.name), f.bytes});
+    }
     return out;
   }();
   return assets;

@@ -78,7 +78,10 @@ std::int64_t number(std::string_view s, std::int64_t fallback = 0) noexcept {
 
 std::string types_text(const ResolverStats& r) {
   std::string out;
-  for (std::size_t i = 0; i < r.type_count; ++i) out += (i == 0 ? "" : ",") + std::to_string(r.types[i]);
+  for (std::size_t i = 0; i < r.type_count; ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(r.types[i]);
+  }
   return out;
 }
 
