@@ -241,13 +241,20 @@ std::string encode_token(const Key& key, const Token& token) {
 
 std::expected<Token, TokenError> verify_token(const Keyring& keys, std::span<const std::uint8_t> label) noexcept {
   if (label.size() != kTokenChars) return std::unexpected(TokenError::BadLength);
+  // 40 groups of 5 bits = 25 octets exactly. Octets leave the accumulator as soon as they are
+  // whole: setting the 200 bits one at a time was ~7 % of the witness's CPU per answer.
   Raw raw{};
-  std::size_t bit = 0;
+  std::uint32_t acc = 0;
+  unsigned bits = 0;
+  std::size_t at = 0;
   for (const std::uint8_t c : label) {
     const int v = base32_value(c);
     if (v < 0) return std::unexpected(TokenError::BadAlphabet);
-    for (int i = 4; i >= 0; --i, ++bit) {
-      if (((v >> i) & 1) != 0) raw[bit / 8] |= static_cast<std::uint8_t>(0x80U >> (bit % 8));
+    acc = (acc << 5) | static_cast<std::uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      raw[at++] = static_cast<std::uint8_t>(acc >> bits);
     }
   }
   bool authentic = false;
