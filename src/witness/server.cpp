@@ -11,13 +11,14 @@
 #include "io/datagram.hpp"
 #include "io/poller.hpp"
 #include "io/socket.hpp"
+#include "witness/udp_io.hpp"
 
 namespace dnsfence::witness {
 namespace {
 
 using Steady = std::chrono::steady_clock;
 constexpr std::size_t kMaxMessage = 65535;
-constexpr int kUdpBurst = 64;  // datagrams per socket per wake-up, so TCP is never starved
+constexpr std::size_t kUdpBurst = 64;  // datagrams per socket per wake-up, so TCP is never starved
 constexpr int kTickMs = 100;   // TCP timeouts are checked this often
 enum Kind : std::uint8_t { kStop, kUdp, kTcpListener, kTcpConnection };
 
@@ -87,8 +88,8 @@ struct Server::State final : io::TcpHandler {
   std::unique_ptr<io::ClientLimit> clients;
   std::unique_ptr<io::TcpServer> tcp;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
-  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxMessage);
-  std::vector<std::uint8_t> in = std::vector<std::uint8_t>(kMaxMessage);
+  std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxMessage);  // TCP replies
+  UdpIo udp_io;
 
   State(const Responder& r, ServerLimits l, WitnessMetrics& m) : responder(r), limits(std::move(l)), metrics(m) {
     clients = std::make_unique<io::ClientLimit>(limits.tcp_max_per_client,
@@ -103,21 +104,21 @@ struct Server::State final : io::TcpHandler {
   ~State() override { tcp.reset(); }  // before the ClientLimit it refers to
 
   void on_udp(int fd);
-  void handle(std::span<const std::uint8_t> query, const Peer& peer, const io::LocalAddress& local, int fd,
-              io::TcpConnRef conn);
+  std::size_t handle(std::span<const std::uint8_t> query, std::span<std::uint8_t> reply, const Peer& peer,
+                     const io::LocalAddress& local, int fd, io::TcpConnRef conn);
   void on_message(io::TcpConnRef conn, const io::TcpConnInfo& info, std::span<std::uint8_t> m) noexcept override;
   void on_closed(io::TcpClose reason) noexcept override { metrics.tcp_closed[static_cast<std::size_t>(reason)]->inc(); }
   void on_refused() noexcept override { metrics.tcp_refused->inc(); }
   void on_paused(io::TcpPause why) noexcept override { metrics.tcp_paused[static_cast<std::size_t>(why)]->inc(); }
   void on_open(std::uint32_t n) noexcept override { metrics.tcp_connections->set(n); }
-  bool rate_allows(const Peer& peer, Decision& d) noexcept;
+  bool rate_allows(const Peer& peer, Decision& d, std::span<std::uint8_t> reply) noexcept;
   void fire_due(Steady::time_point now);
   [[nodiscard]] int timeout_ms(Steady::time_point now) const;
 };
 
 // Response rate limiting (rrl.hpp), UDP only: false if the answer must not be sent; a slipped one
-// is truncated in `out` (the client retries over TCP).
-bool Server::State::rate_allows(const Peer& peer, Decision& d) noexcept {
+// is truncated in `reply` (the client retries over TCP).
+bool Server::State::rate_allows(const Peer& peer, Decision& d, std::span<std::uint8_t> reply) noexcept {
   if (!rrl.enabled()) return true;
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
   switch (rrl.check(peer.endpoint.ip(), static_cast<std::uint64_t>(now_ms))) {
@@ -125,7 +126,7 @@ bool Server::State::rate_allows(const Peer& peer, Decision& d) noexcept {
       return true;
     case RrlAction::Slip:
       metrics.rrl_slipped->inc();
-      d.reply_size = truncate_reply(std::span<std::uint8_t>(out.data(), kMaxMessage), d.reply_size);
+      d.reply_size = truncate_reply(reply, d.reply_size);
       d.delay_ms = 0;
       return true;
     case RrlAction::Drop:
@@ -135,47 +136,60 @@ bool Server::State::rate_allows(const Peer& peer, Decision& d) noexcept {
   return true;
 }
 
-void Server::State::handle(std::span<const std::uint8_t> query, const Peer& peer, const io::LocalAddress& local, int fd,
-                           io::TcpConnRef conn) {
-  Decision d = responder.respond(query, peer, std::span<std::uint8_t>(out.data(), kMaxMessage));
+// Decides on one query, building any reply in `reply`. Returns the size of a UDP reply the caller
+// must send now (0: none); TCP and delayed replies are dealt with here.
+std::size_t Server::State::handle(std::span<const std::uint8_t> query, std::span<std::uint8_t> reply, const Peer& peer,
+                                  const io::LocalAddress& local, int fd, io::TcpConnRef conn) {
+  Decision d = responder.respond(query, peer, reply);
   metrics.queries[static_cast<std::size_t>(d.outcome)]->inc();
   if (d.cap_dropped) metrics.records_dropped->inc();
   if (d.overflow) metrics.records_lost->inc();
   const bool over_tcp = peer.transport == dns::Transport::Tcp;
-  if (d.reply_size > 0 && !over_tcp && !rate_allows(peer, d)) return;
+  if (d.reply_size > 0 && !over_tcp && !rate_allows(peer, d, reply)) return 0;
   if (d.reply_size == 0) {
     if (over_tcp) tcp->finish(conn);  // noreply: nothing is owed any more
-    return;
+    return 0;
   }
-  const auto reply = std::span<const std::uint8_t>(out.data(), d.reply_size);
+  const auto built = std::span<const std::uint8_t>(reply.data(), d.reply_size);
   if (d.delay_ms == 0) {
-    if (over_tcp) {
-      tcp->reply(conn, reply);
-    } else {
-      io::send_to(fd, peer.endpoint, local, reply);
-    }
-    return;
+    if (!over_tcp) return d.reply_size;
+    tcp->reply(conn, built);
+    return 0;
   }
   if (pending.size() >= limits.max_pending_delays) {
     metrics.delays_dropped->inc();
     if (over_tcp) tcp->finish(conn);
-    return;
+    return 0;
   }
   pending.push(Pending{Steady::now() + std::chrono::milliseconds(d.delay_ms), over_tcp ? -1 : fd, conn, peer.endpoint,
-                       local, std::vector<std::uint8_t>(reply.begin(), reply.end())});
+                       local, std::vector<std::uint8_t>(built.begin(), built.end())});
+  return 0;
 }
 
+// Batches of datagrams (udp_io.hpp) until the socket is empty or kUdpBurst were taken.
 void Server::State::on_udp(int fd) {
-  for (int i = 0; i < kUdpBurst; ++i) {
-    const auto d = io::receive(fd, in);
-    if (!d) return;  // EAGAIN, or a transient error: poll again
-    handle(std::span<const std::uint8_t>(in.data(), d->size), Peer{d->peer, dns::Transport::Udp}, d->local, fd, {});
+  for (std::size_t taken = 0; taken < kUdpBurst;) {
+    const std::size_t n = udp_io.receive(fd);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!udp_io.valid(i)) continue;
+      try {
+        const std::size_t size = handle(udp_io.query(i), udp_io.reply_buffer(i),
+                                        Peer{udp_io.peer(i), dns::Transport::Udp}, udp_io.local(i), fd, {});
+        if (size > 0) udp_io.queue_reply(i, size);
+      } catch (const std::bad_alloc&) {
+        metrics.out_of_memory->inc();  // out of memory for a delayed reply: that query is lost
+      }
+    }
+    udp_io.flush(fd);
+    if (n < kUdpSlots) return;  // a short batch: the socket was empty
+    taken += n;
   }
 }
 
 void Server::State::on_message(io::TcpConnRef conn, const io::TcpConnInfo& info, std::span<std::uint8_t> m) noexcept {
   try {
-    handle(m, Peer{info.peer, dns::Transport::Tcp}, io::LocalAddress{}, -1, conn);
+    handle(m, std::span<std::uint8_t>(out.data(), kMaxMessage), Peer{info.peer, dns::Transport::Tcp},
+           io::LocalAddress{}, -1, conn);
   } catch (const std::bad_alloc&) {
     // Out of memory for a delayed reply: that query is lost, the server keeps serving.
     metrics.out_of_memory->inc();
