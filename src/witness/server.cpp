@@ -19,7 +19,7 @@ namespace {
 using Steady = std::chrono::steady_clock;
 constexpr std::size_t kMaxMessage = 65535;
 constexpr std::size_t kUdpBurst = 64;  // datagrams per socket per wake-up, so TCP is never starved
-constexpr int kTickMs = 100;   // TCP timeouts are checked this often
+constexpr int kTickMs = 100;           // TCP timeouts are checked this often
 enum Kind : std::uint8_t { kStop, kUdp, kTcpListener, kTcpConnection };
 
 std::int64_t steady_ns(Steady::time_point t) {
