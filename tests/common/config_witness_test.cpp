@@ -3,6 +3,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "common/config.hpp"
 
@@ -33,8 +36,10 @@ class ConfigWitness : public ::testing::Test {
     }
     return "no error";
   }
-  std::string key_ = ::testing::TempDir() + "reporter.key";
-  std::string short_key_ = ::testing::TempDir() + "short.key";
+  // ctest runs each test in its own process, in parallel: every test writes files of its own.
+  std::string prefix_ = ::testing::TempDir() + "config_witness." + std::to_string(::getpid()) + ".";
+  std::string key_ = prefix_ + "reporter.key";
+  std::string short_key_ = prefix_ + "short.key";
 };
 
 TEST_F(ConfigWitness, OffUnlessConfigured) {

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <unistd.h>
 
 #include "common/config.hpp"
 #include "firewall/iptables_render.hpp"
@@ -82,14 +85,16 @@ TEST(FirewallModel, RedirectWithoutV6ListenerLeavesV6ToTheGuard) {
 }
 
 TEST(FirewallModel, AddressFileErrorsNameTheLine) {
-  const std::string path = testing::TempDir() + "/doh-bad.txt";
+  const std::string path = testing::TempDir() + "/doh-bad." + std::to_string(::getpid()) + ".txt";
   std::ofstream(path) << "# comment\n192.0.2.1\n\nnot-an-address\n";
+  std::string error = "no error";
   try {
     load_address_file(path);
-    FAIL() << "no error";
   } catch (const common::ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(path + ":4: ", 0), 0U) << e.what();
+    error = e.what();
   }
+  std::remove(path.c_str());
+  EXPECT_EQ(error.rfind(path + ":4: ", 0), 0U) << error;
 }
 
 TEST(FirewallModel, ApplyScriptReplacesTheTableInOneTransaction) {
