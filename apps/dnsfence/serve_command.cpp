@@ -3,8 +3,6 @@
 
 #include <malloc.h>
 #include <signal.h>
-#include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,6 +16,7 @@
 #include "commands.hpp"
 #include "common/config.hpp"
 #include "common/privileges.hpp"
+#include "common/systemd.hpp"
 #include "policy/rule_set.hpp"
 #include "proxy/server.hpp"
 
@@ -75,12 +74,7 @@ common::Config load(const ServeOptions& o) {
 }
 
 void reload(proxy::Server& server, const ServeOptions& o) {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  // systemd 253+ wants the reload's start time with RELOADING=1.
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
-                 static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
+  common::notify_reloading();
   try {
     const auto fresh = load(o);
     for (const auto& key : server.reload(fresh))
@@ -91,7 +85,7 @@ void reload(proxy::Server& server, const ServeOptions& o) {
     // The old rules keep running.
     std::cerr << "dnsfence serve: reload refused, old configuration kept: " << e.what() << "\n";
   }
-  sd_notify(0, "READY=1");
+  common::notify_ready();
 }
 
 int run(const ServeOptions& o) {
@@ -124,7 +118,7 @@ int run(const ServeOptions& o) {
   if (serve.mode == common::InterceptMode::Tproxy)
     for (const auto& a : serve.tproxy_listen) std::cerr << " tproxy:" << a.to_string();
   std::cerr << "\n" << std::flush;
-  sd_notify(0, "READY=1");
+  common::notify_ready();
   for (;;) {
     int s = 0;
     if (sigwait(&signals, &s) != 0) continue;
@@ -134,7 +128,7 @@ int run(const ServeOptions& o) {
     }
     break;
   }
-  sd_notify(0, "STOPPING=1");
+  common::notify_stopping();
   server.stop();
   return 0;
 }

@@ -1,14 +1,16 @@
 #include "detector/capture.hpp"
 
 #include <net/if.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <stdexcept>
 #include <thread>
+
+#include "detector/libpcap.hpp"
 
 namespace dnsfence::detector {
 namespace {
@@ -36,23 +38,28 @@ class PcapSource final : public PacketSource {
   PcapSource& operator=(const PcapSource&) = delete;
 
   std::expected<void, std::string> start() override {
+    try {
+      lib_ = &libpcap();
+    } catch (const std::runtime_error& e) {
+      return std::unexpected(e.what());
+    }
     std::array<char, PCAP_ERRBUF_SIZE> err{};
-    pcap_ = pcap_create(device_.c_str(), err.data());
+    pcap_ = lib_->create(device_.c_str(), err.data());
     if (pcap_ == nullptr) return std::unexpected(std::string("pcap_create: ") + err.data());
-    pcap_set_snaplen(pcap_, 65535);
-    pcap_set_buffer_size(pcap_, kBufferBytes);
-    pcap_set_timeout(pcap_, kPollMs);
-    if (pcap_activate(pcap_) < 0) return fail("pcap_activate");
-    pcap_set_datalink(pcap_, DLT_LINUX_SLL2);  // best effort: gives the interface index on "any"
-    dlt_ = pcap_datalink(pcap_);
+    lib_->set_snaplen(pcap_, 65535);
+    lib_->set_buffer_size(pcap_, kBufferBytes);
+    lib_->set_timeout(pcap_, kPollMs);
+    if (lib_->activate(pcap_) < 0) return fail("pcap_activate");
+    lib_->set_datalink(pcap_, DLT_LINUX_SLL2);  // best effort: gives the interface index on "any"
+    dlt_ = lib_->datalink(pcap_);
     bpf_program prog{};
-    if (pcap_compile(pcap_, &prog, kFilter, 1, PCAP_NETMASK_UNKNOWN) < 0) return fail("pcap_compile");
-    const int set = pcap_setfilter(pcap_, &prog);
-    pcap_freecode(&prog);
+    if (lib_->compile(pcap_, &prog, kFilter, 1, PCAP_NETMASK_UNKNOWN) < 0) return fail("pcap_compile");
+    const int set = lib_->setfilter(pcap_, &prog);
+    lib_->freecode(&prog);
     if (set < 0) return fail("pcap_setfilter");
-    if (pcap_setnonblock(pcap_, 1, err.data()) < 0) return fail("pcap_setnonblock");
+    if (lib_->setnonblock(pcap_, 1, err.data()) < 0) return fail("pcap_setnonblock");
     if (!file_.empty()) {
-      dumper_ = pcap_dump_open(pcap_, file_.c_str());
+      dumper_ = lib_->dump_open(pcap_, file_.c_str());
       if (dumper_ == nullptr) return fail("pcap_dump_open");
     }
     thread_ = std::thread([this] { loop(); });
@@ -64,7 +71,7 @@ class PcapSource final : public PacketSource {
     stop_.store(true);
     if (thread_.joinable()) thread_.join();
     pcap_stat st{};
-    if (pcap_ != nullptr && pcap_stats(pcap_, &st) == 0) result_.kernel_dropped = st.ps_drop;
+    if (pcap_ != nullptr && lib_->stats(pcap_, &st) == 0) result_.kernel_dropped = st.ps_drop;
     close();
     result_.ok = result_.error.empty();
     if (result_.kernel_dropped > 0)
@@ -75,29 +82,29 @@ class PcapSource final : public PacketSource {
 
  private:
   std::unexpected<std::string> fail(const char* what) {
-    std::string e = std::string(what) + ": " + pcap_geterr(pcap_);
+    std::string e = std::string(what) + ": " + lib_->geterr(pcap_);
     close();
     return std::unexpected(e);
   }
 
   void close() {
-    if (dumper_ != nullptr) pcap_dump_close(dumper_);
-    if (pcap_ != nullptr) pcap_close(pcap_);
+    if (dumper_ != nullptr) lib_->dump_close(dumper_);
+    if (pcap_ != nullptr) lib_->close(pcap_);
     dumper_ = nullptr;
     pcap_ = nullptr;
   }
 
   void loop() {
-    pollfd pfd{pcap_get_selectable_fd(pcap_), POLLIN, 0};
+    pollfd pfd{lib_->get_selectable_fd(pcap_), POLLIN, 0};
     while (!stop_.load()) {
       if (pfd.fd >= 0) ::poll(&pfd, 1, kPollMs);
-      if (pcap_dispatch(pcap_, -1, &PcapSource::on_packet, reinterpret_cast<u_char*>(this)) < 0) {
-        result_.error = std::string("pcap_dispatch: ") + pcap_geterr(pcap_);
+      if (lib_->dispatch(pcap_, -1, &PcapSource::on_packet, reinterpret_cast<u_char*>(this)) < 0) {
+        result_.error = std::string("pcap_dispatch: ") + lib_->geterr(pcap_);
         return;
       }
     }
     // Drain what arrived between the last poll and the stop request.
-    pcap_dispatch(pcap_, -1, &PcapSource::on_packet, reinterpret_cast<u_char*>(this));
+    lib_->dispatch(pcap_, -1, &PcapSource::on_packet, reinterpret_cast<u_char*>(this));
   }
 
   static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
@@ -109,7 +116,7 @@ class PcapSource final : public PacketSource {
     const double t = static_cast<double>(h->ts.tv_sec) + static_cast<double>(h->ts.tv_usec) / 1e6;
     if (start_time_ == 0) start_time_ = t;
     ++result_.packets;
-    if (dumper_ != nullptr) pcap_dump(reinterpret_cast<u_char*>(dumper_), h, bytes);
+    if (dumper_ != nullptr) lib_->dump(reinterpret_cast<u_char*>(dumper_), h, bytes);
     auto o = decode_frame(dlt_, std::span<const std::uint8_t>(bytes, h->caplen), t - start_time_);
     if (!o) return;
     if (result_.observations.size() >= max_) {
@@ -147,6 +154,7 @@ class PcapSource final : public PacketSource {
   std::string device_;
   std::string file_;
   std::size_t max_;
+  const LibPcap* lib_ = nullptr;  // set by start()
   pcap_t* pcap_ = nullptr;
   pcap_dumper_t* dumper_ = nullptr;
   int dlt_ = 0;

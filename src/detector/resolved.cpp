@@ -1,10 +1,12 @@
 #include "detector/resolved.hpp"
 
 #include <net/if.h>
-#include <systemd/sd-bus.h>
 
 #include <array>
 #include <cstring>
+#include <stdexcept>
+
+#include "detector/libsdbus.hpp"
 
 namespace dnsfence::detector {
 namespace {
@@ -18,16 +20,16 @@ std::string link_name(int ifindex) {
 }
 
 // Reads one (iiay) entry; returns false at the end of the array or on error.
-bool read_entry(sd_bus_message* m, Inventory& out) {
-  if (sd_bus_message_enter_container(m, 'r', "iiay") <= 0) return false;
+bool read_entry(const LibSdBus& sd, sd_bus_message* m, Inventory& out) {
+  if (sd.message_enter_container(m, 'r', "iiay") <= 0) return false;
   int ifindex = 0;
   int family = 0;
   const void* data = nullptr;
   std::size_t size = 0;
-  if (sd_bus_message_read(m, "ii", &ifindex, &family) < 0 || sd_bus_message_read_array(m, 'y', &data, &size) < 0) {
+  if (sd.message_read(m, "ii", &ifindex, &family) < 0 || sd.message_read_array(m, 'y', &data, &size) < 0) {
     return false;
   }
-  sd_bus_message_exit_container(m);
+  sd.message_exit_container(m);
   std::optional<IpAddress> a;
   if (family == AF_INET && size == 4) {
     in_addr v4{};
@@ -46,27 +48,35 @@ class ResolvedSource final : public InventorySource {
  public:
   [[nodiscard]] std::string name() const override { return "systemd-resolved"; }
   void collect(Inventory& out) override {
+    const LibSdBus* loaded = nullptr;
+    try {
+      loaded = &libsdbus();
+    } catch (const std::runtime_error& e) {
+      out.notes.push_back(std::string("systemd-resolved: ") + e.what());
+      return;
+    }
+    const LibSdBus& sd = *loaded;
     sd_bus* bus = nullptr;
-    if (sd_bus_open_system(&bus) < 0) {
+    if (sd.open_system(&bus) < 0) {
       out.notes.push_back("systemd-resolved: no system D-Bus");
       return;
     }
-    sd_bus_set_method_call_timeout(bus, kCallTimeoutUsec);
+    sd.set_method_call_timeout(bus, kCallTimeoutUsec);
     sd_bus_error err = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    const int r = sd_bus_get_property(bus, "org.freedesktop.resolve1", "/org/freedesktop/resolve1",
-                                      "org.freedesktop.resolve1.Manager", "DNS", &err, &reply, "a(iiay)");
+    const int r = sd.get_property(bus, "org.freedesktop.resolve1", "/org/freedesktop/resolve1",
+                                  "org.freedesktop.resolve1.Manager", "DNS", &err, &reply, "a(iiay)");
     if (r < 0) {
       out.notes.push_back(std::string("systemd-resolved: ") +
                           (err.message != nullptr ? err.message : std::strerror(-r)));
-    } else if (sd_bus_message_enter_container(reply, 'a', "(iiay)") > 0) {
-      while (read_entry(reply, out)) {
+    } else if (sd.message_enter_container(reply, 'a', "(iiay)") > 0) {
+      while (read_entry(sd, reply, out)) {
       }
-      sd_bus_message_exit_container(reply);
+      sd.message_exit_container(reply);
     }
-    sd_bus_error_free(&err);
-    sd_bus_message_unref(reply);
-    sd_bus_unref(bus);
+    sd.error_free(&err);
+    sd.message_unref(reply);
+    sd.unref(bus);
   }
 };
 

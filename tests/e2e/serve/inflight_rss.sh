@@ -60,4 +60,7 @@ rss=$(awk '/VmRSS/ {print $2}' /proc/$SERVE_PID/status)
 echo "RSS: ${rss_before} KiB idle, ${rss} KiB with 10,000 in flight (limit 12288 KiB); SERVFAIL when full: $servfails"
 check "RSS under 12 MiB with 10,000 in flight" test "$rss" -lt 12288
 check "queries beyond max_inflight get SERVFAIL" test "$servfails" -ge 400
+# The libraries only other commands need are loaded by them alone (src/common/dynlib.hpp).
+mapped=$(grep -oE 'lib(pcap|systemd|nftables|dbus-1)[^/ ]*\.so[.0-9]*' /proc/$SERVE_PID/maps | sort -u | tr '\n' ' ' || true)
+check "serve maps no libpcap, libsystemd, libnftables or libdbus (mapped: ${mapped:-none})" test -z "$mapped"
 finish
